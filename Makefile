@@ -1,0 +1,69 @@
+# Digits: every entry point people use. The virtual environment is made on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+PRESET ?= default
+RUNS_DIR ?= runs
+RUN_DIR := $(RUNS_DIR)/$(PRESET)
+CHECKPOINT ?= $(RUN_DIR)/best.pt
+EXPORT_DIR ?= exported
+ONNX ?= $(EXPORT_DIR)/model.onnx
+ARGS ?=
+
+.PHONY: help venv train export evaluate evaluate-onnx plots test lint bench bench-train \
+	protos serve bench-serve bench-preprocess clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install Digits with its dependencies
+
+train: $(STAMP)  ## train a model (PRESET=default|fast|smoke, ARGS="--resume ...")
+	$(PY) -m training.train --preset $(PRESET) --runs-dir $(RUNS_DIR) $(ARGS)
+
+export: $(STAMP)  ## export the best checkpoint of PRESET to exported/ as verified ONNX
+	$(PY) -m training.export --checkpoint $(CHECKPOINT) --out-dir $(EXPORT_DIR)
+
+evaluate: $(STAMP)  ## test-set report for the checkpoint of PRESET
+	$(PY) -m training.evaluate --checkpoint $(CHECKPOINT)
+
+evaluate-onnx: $(STAMP)  ## the same report for the exported ONNX model
+	$(PY) -m training.evaluate --onnx $(ONNX)
+
+plots: $(STAMP)  ## PNG figures of the run of PRESET into plots/
+	$(PY) -m training.plots --run-dir $(RUN_DIR) --out-dir plots
+
+test: $(STAMP)  ## the whole test suite
+	$(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff over the code
+	$(PY) -m ruff check .
+
+bench: bench-train bench-serve bench-preprocess  ## every benchmark
+
+bench-train: $(STAMP)  ## time to 99 % test accuracy: fast preset vs the classic PyTorch example
+	$(PY) -m benchmarks.bench_train
+
+protos: $(STAMP)  ## regenerate the gRPC/protobuf stubs in serving/generated/
+	$(PY) -m serving.protogen
+
+serve: $(STAMP)  ## run the gRPC service on port 50051 with the exported model
+	$(PY) -m serving $(ARGS)
+
+bench-serve: $(STAMP)  ## service latency and throughput table and plot
+	$(PY) -m benchmarks.bench_serve
+
+bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from MNIST test digits
+	$(PY) -m benchmarks.bench_preprocess
+
+clean:  ## remove runs, plots and caches (keeps .venv, data/ and exported/)
+	rm -rf $(RUNS_DIR) plots .pytest_cache .ruff_cache

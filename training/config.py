@@ -1,0 +1,119 @@
+"""Typed training configuration: the model shape, the recipe, and the named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the CNN; saved in every checkpoint so the model can be rebuilt from the file alone."""
+
+    widths: tuple[int, int, int] = (32, 64, 128)  # output channels of the three conv stages
+    hidden: int = 128  # units of the fully connected layer before the 10-way output
+    dropout: float = 0.1  # dropout probability before the output layer, in [0, 1)
+
+    def __post_init__(self) -> None:
+        if len(self.widths) != 3 or any(w <= 0 for w in self.widths):
+            raise ValueError(f"widths must be three positive channel counts, got {self.widths}")
+        if self.hidden <= 0:
+            raise ValueError(f"hidden must be positive, got {self.hidden}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Random affine distortions applied per training image (digits stay digits: no flips)."""
+
+    max_rotation_deg: float = 12.0  # uniform in [-max, +max] degrees
+    max_scale: float = 0.12  # zoom factor uniform in [1 - max, 1 + max]
+    max_shear: float = 0.15  # shear factor uniform in [-max, +max]
+    max_shift_px: float = 2.5  # translation uniform in [-max, +max] pixels on each axis
+
+    def __post_init__(self) -> None:
+        for name in ("max_rotation_deg", "max_scale", "max_shear", "max_shift_px"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.max_scale >= 1:
+            raise ValueError(f"max_scale must be < 1, got {self.max_scale}")
+
+    @property
+    def enabled(self) -> bool:
+        return any((self.max_rotation_deg, self.max_scale, self.max_shear, self.max_shift_px))
+
+
+NO_AUGMENT = AugmentConfig(max_rotation_deg=0.0, max_scale=0.0, max_shear=0.0, max_shift_px=0.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; the resolved copy is saved beside its checkpoints."""
+
+    name: str = "default"  # run name; the run directory is <runs_dir>/<name>
+    seed: int = 0  # seeds the split, the shuffling, the augmentation and the weights
+    epochs: int = 20  # full passes over the training split
+    batch_size: int = 128  # images per optimiser step
+    lr: float = 4e-3  # peak learning rate of the one-cycle schedule (AdamW)
+    weight_decay: float = 5e-4  # decoupled AdamW weight decay
+    warmup_fraction: float = 0.2  # share of all steps spent warming the learning rate up
+    label_smoothing: float = 0.1  # cross-entropy label smoothing, in [0, 1)
+    val_size: int = 5000  # training images held out for validation (choose the best epoch)
+    train_limit: int = 0  # use only this many training images (0 = all); for smoke runs
+    bf16: bool = True  # bfloat16 autocast for the forward pass (fast on AVX-512 BF16 CPUs)
+    threads: int = 0  # torch intra-op threads (0 = one per available core)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1,
+            "label_smoothing": 0 <= self.label_smoothing < 1,
+            "val_size": 0 < self.val_size < 60_000,
+            "train_limit": self.train_limit >= 0,
+            "threads": self.threads >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{n}={getattr(self, n)!r}" for n in bad)
+            raise ValueError(f"invalid training configuration: {values}")
+        if not self.name or "/" in self.name:
+            raise ValueError(f"name must be a non-empty name without '/', got {self.name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        raw = dict(raw)
+        model_raw = dict(raw.pop("model", {}) or {})
+        if "widths" in model_raw:
+            model_raw["widths"] = tuple(model_raw["widths"])
+        augment_raw = dict(raw.pop("augment", {}) or {})
+        return cls(**raw, model=ModelConfig(**model_raw), augment=AugmentConfig(**augment_raw))
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The recipe behind the committed model in exported/.
+    "default": TrainConfig(),
+    # Passes 99.0 % test accuracy in well under 45 s on a 2-core CPU.
+    "fast": TrainConfig(name="fast", epochs=2, batch_size=256, lr=6e-3, label_smoothing=0.0,
+                        augment=NO_AUGMENT),
+    # A seconds-long run for smoke tests and CI: learns, but is far from converged.
+    "smoke": TrainConfig(name="smoke", epochs=1, train_limit=2048, val_size=512,
+                         model=ModelConfig(widths=(8, 16, 32), hidden=32)),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    """Return the named preset, or raise with the list of known names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
