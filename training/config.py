@@ -11,7 +11,7 @@ from typing import Any
 class ModelConfig:
     """Shape of the CNN; saved in every checkpoint so the model can be rebuilt from the file alone."""
 
-    widths: tuple[int, int, int] = (32, 64, 128)  # output channels of the three conv stages
+    widths: tuple[int, int, int] = (24, 48, 96)  # output channels of the three conv stages
     hidden: int = 128  # units of the fully connected layer before the 10-way output
     dropout: float = 0.1  # dropout probability before the output layer, in [0, 1)
 
@@ -54,7 +54,7 @@ class TrainConfig:
 
     name: str = "default"  # run name; the run directory is <runs_dir>/<name>
     seed: int = 0  # seeds the split, the shuffling, the augmentation and the weights
-    epochs: int = 20  # full passes over the training split
+    epochs: int = 18  # full passes over the training split
     batch_size: int = 128  # images per optimiser step
     lr: float = 4e-3  # peak learning rate of the one-cycle schedule (AdamW)
     weight_decay: float = 5e-4  # decoupled AdamW weight decay
@@ -106,7 +106,7 @@ PRESETS: dict[str, TrainConfig] = {
     "fast": TrainConfig(name="fast", epochs=2, batch_size=256, lr=6e-3, label_smoothing=0.0,
                         augment=NO_AUGMENT),
     # A seconds-long run for smoke tests and CI: learns, but is far from converged.
-    "smoke": TrainConfig(name="smoke", epochs=1, train_limit=2048, val_size=512,
+    "smoke": TrainConfig(name="smoke", epochs=2, batch_size=64, train_limit=4096, val_size=1000,
                          model=ModelConfig(widths=(8, 16, 32), hidden=32)),
 }
 

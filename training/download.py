@@ -79,6 +79,9 @@ def fetch_verified(
         log.info("downloading %s", url)
         try:
             tmp = _download_to(url, cache_dir, timeout_s)
+        except urllib.error.HTTPError as err:
+            failures.append(f"  {url}: HTTP {err.code} {err.reason}")
+            continue
         except (urllib.error.URLError, OSError, ValueError) as err:
             failures.append(f"  {url}: {getattr(err, 'reason', None) or err}")
             continue

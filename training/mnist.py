@@ -22,6 +22,7 @@ MNIST_SHA256 = {
 }
 
 ENV_MNIST_DIR = "MNIST_DIR"  # environment variable naming a local folder of the four files
+ENV_MNIST_MIRRORS = "MNIST_MIRRORS"  # comma-separated base URLs replacing the default mirrors
 DEFAULT_CACHE_DIR = Path("data") / "mnist"  # relative to the working directory
 
 
@@ -40,11 +41,15 @@ class MnistSource:
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> MnistSource:
-        """An explicit `data_dir` wins, then $MNIST_DIR, then downloading into the cache."""
+        """An explicit `data_dir` wins, then $MNIST_DIR, then downloading into the cache
+        from $MNIST_MIRRORS or the default mirrors."""
         if data_dir is not None:
             return cls(local_dir=Path(data_dir))
         env = os.environ.get(ENV_MNIST_DIR)
-        return cls(local_dir=Path(env)) if env else cls()
+        if env:
+            return cls(local_dir=Path(env))
+        mirrors = [m.strip() for m in os.environ.get(ENV_MNIST_MIRRORS, "").split(",") if m.strip()]
+        return cls(mirrors=tuple(mirrors)) if mirrors else cls()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""The command lines: train (SIGTERM, then --resume), export, evaluate (checkpoint == ONNX)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_module(module, *args, cwd, timeout=240):
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, mnist_dir):
+    """A smoke run through the CLI that is stopped by SIGTERM and then resumed."""
+    workdir = tmp_path_factory.mktemp("cli")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    args = [sys.executable, "-m", "training.train", "--preset", "smoke", "--runs-dir", "runs",
+            "--data-dir", str(mnist_dir)]
+    process = subprocess.Popen(args, cwd=workdir, env=env, stderr=subprocess.PIPE, text=True)
+    # The banner is printed once data is loaded and the stop handlers are installed.
+    banner = process.stderr.readline()
+    assert "training preset 'smoke'" in banner, banner
+    process.send_signal(signal.SIGTERM)
+    interrupted_err = process.stderr.read()
+    interrupted_code = process.wait(timeout=120)
+    resumed = run_module("training.train", "--preset", "smoke", "--runs-dir", "runs",
+                         "--data-dir", mnist_dir, "--resume", cwd=workdir)
+    return workdir, interrupted_code, interrupted_err, resumed
+
+
+def test_sigterm_saves_and_says_how_to_resume(cli_run):
+    workdir, code, stderr, _ = cli_run
+    assert code == 130
+    assert "SIGTERM" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    assert (workdir / "runs" / "smoke" / "last.pt").exists()
+
+
+def test_resume_finishes_the_run(cli_run):
+    workdir, _, _, resumed = cli_run
+    assert resumed.returncode == 0, resumed.stderr
+    assert "test accuracy" in resumed.stdout
+    results = json.loads((workdir / "runs" / "smoke" / "results.json").read_text())
+    assert results["test_accuracy"] > 0.8 and results["parameters"] > 0
+
+
+def test_unfinished_run_is_not_overwritten(tmp_path, mnist_dir):
+    run_dir = tmp_path / "runs" / "smoke"
+    run_dir.mkdir(parents=True)
+    (run_dir / "last.pt").write_bytes(b"an interrupted run")
+    result = run_module("training.train", "--preset", "smoke", "--runs-dir", "runs",
+                        "--data-dir", mnist_dir, cwd=tmp_path)
+    assert result.returncode != 0 and "--resume" in result.stderr
+    assert (run_dir / "last.pt").read_bytes() == b"an interrupted run"
+
+
+def test_export_then_evaluate_gives_the_same_numbers_for_checkpoint_and_onnx(cli_run, mnist_dir):
+    workdir = cli_run[0]
+    exported = run_module("training.export", "--checkpoint", "runs/smoke/best.pt", "--out-dir",
+                          "out", "--data-dir", mnist_dir, cwd=workdir)
+    assert exported.returncode == 0, exported.stderr
+    assert (workdir / "out" / "model.onnx").exists() and (workdir / "out" / "model.json").exists()
+    from_checkpoint = run_module("training.evaluate", "--checkpoint", "runs/smoke/best.pt",
+                                 "--data-dir", mnist_dir, cwd=workdir)
+    from_onnx = run_module("training.evaluate", "--onnx", "out/model.onnx", "--data-dir", mnist_dir,
+                           cwd=workdir)
+    assert from_checkpoint.returncode == 0 and from_onnx.returncode == 0
+    body = lambda text: text.split("\n", 1)[1]  # noqa: E731 (first line names the file)
+    assert body(from_checkpoint.stdout) == body(from_onnx.stdout)
+    assert "confusion matrix" in from_onnx.stdout and "precision" in from_onnx.stdout
+
+
+def test_evaluate_reports_a_missing_model_clearly(tmp_path, mnist_dir):
+    result = run_module("training.evaluate", "--onnx", "missing.onnx", "--data-dir", mnist_dir,
+                        cwd=tmp_path)
+    assert result.returncode == 2 and "missing.onnx" in result.stderr
+    assert "Traceback" not in result.stderr

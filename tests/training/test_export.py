@@ -1,0 +1,58 @@
+"""ONNX export: parity with PyTorch, the metadata contract, and loud failure on a mismatch."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+
+from training import export as export_module
+from training.dataset import LabelledImages
+from training.export import ExportVerificationError, export_checkpoint
+from training.loop import evaluate, load_model
+from training.onnx_model import INPUT_NAME, OUTPUT_NAME, onnx_probabilities
+
+
+@pytest.fixture
+def trained(smoke_run):
+    return smoke_run.run_dir / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def test_set(mnist):
+    return LabelledImages.from_numpy(mnist.test_images[:2000], mnist.test_labels[:2000])
+
+
+def test_export_matches_pytorch_and_writes_metadata(trained, test_set, tmp_path):
+    metadata = export_checkpoint(trained, tmp_path, test_set)
+    onnx_path = tmp_path / "model.onnx"
+    onnx.checker.check_model(str(onnx_path))
+    model, _, _ = load_model(trained)
+    reference = evaluate(model, test_set)
+    probs = onnx_probabilities(onnx_path, test_set.images.numpy())
+    assert np.abs(probs - reference.probabilities.numpy()).max() < 1e-4
+    assert metadata["test_accuracy"] == reference.accuracy
+    on_disk = json.loads((tmp_path / "model.json").read_text())
+    assert on_disk == json.loads(json.dumps(metadata))
+    assert on_disk["input"]["name"] == INPUT_NAME and on_disk["output"]["name"] == OUTPUT_NAME
+    assert on_disk["normalisation"]["in_graph"] is True
+    assert set(on_disk["training"]["config"]) >= {"seed", "epochs", "model"}
+
+
+def test_batch_dimension_is_dynamic(trained, test_set, tmp_path):
+    export_checkpoint(trained, tmp_path, test_set)
+    images = test_set.images.numpy()
+    for batch in (1, 3, 256):
+        probs = onnx_probabilities(tmp_path / "model.onnx", images[:batch])
+        assert probs.shape == (batch, 10)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_mismatch_fails_loudly_and_writes_nothing(trained, test_set, tmp_path, monkeypatch):
+    def skewed(path, images, threads=0):
+        return onnx_probabilities(path, images) * 0.9 + 0.01
+
+    monkeypatch.setattr(export_module, "onnx_probabilities", skewed)
+    with pytest.raises(ExportVerificationError, match="differ"):
+        export_checkpoint(trained, tmp_path, test_set)
+    assert list(tmp_path.iterdir()) == []

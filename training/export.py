@@ -1,0 +1,147 @@
+"""Export a checkpoint to exported/ as ONNX plus metadata, verified against PyTorch on MNIST test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.checkpoint import CheckpointError
+from training.config import TrainConfig
+from training.dataset import LabelledImages
+from training.download import DownloadError
+from training.loop import evaluate, load_model
+from training.mnist import MnistSource, MnistUnavailableError, load_mnist
+from training.model import multiply_adds, parameter_count
+from training.onnx_model import (
+    INPUT_NAME,
+    NORMALISATION,
+    ONNX_OPSET,
+    OUTPUT_NAME,
+    export_onnx,
+    onnx_probabilities,
+)
+from training.provenance import environment, git_sha, utc_now
+
+MODEL_NAME = "digits-cnn"
+METADATA_VERSION = 1  # layout of model.json
+PARITY_IMAGES = 1000  # test images on which onnxruntime and PyTorch probabilities are compared
+PARITY_TOLERANCE = 1e-4  # max absolute probability difference allowed
+
+
+class ExportVerificationError(RuntimeError):
+    """onnxruntime and PyTorch disagree; nothing was written to the output directory."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    max_abs_diff: float  # over PARITY_IMAGES test images
+    torch_accuracy: float
+    onnx_accuracy: float
+    onnx_predictions: np.ndarray
+
+
+def verify(onnx_path: Path, model: torch.nn.Module, test: LabelledImages) -> Verification:
+    """Compare the ONNX file with the PyTorch model; raise ExportVerificationError on a mismatch."""
+    reference = evaluate(model, test)
+    probs = onnx_probabilities(onnx_path, test.images.numpy())
+    diff = float(np.abs(probs[:PARITY_IMAGES] - reference.probabilities[:PARITY_IMAGES].numpy()).max())
+    predictions = probs.argmax(axis=1)
+    onnx_accuracy = int((predictions == test.labels.numpy()).sum()) / len(test)
+    if diff >= PARITY_TOLERANCE:
+        raise ExportVerificationError(
+            f"onnxruntime and PyTorch probabilities differ by {diff:.2e} (limit {PARITY_TOLERANCE})"
+        )
+    if onnx_accuracy != reference.accuracy:
+        raise ExportVerificationError(
+            f"onnxruntime test accuracy {onnx_accuracy:.4%} != PyTorch {reference.accuracy:.4%}"
+        )
+    return Verification(diff, reference.accuracy, onnx_accuracy, predictions)
+
+
+def build_metadata(checkpoint: Path, payload: dict[str, Any], model: torch.nn.Module,
+                   check: Verification) -> dict[str, Any]:
+    run_config_path = checkpoint.parent / "config.json"
+    run_config = json.loads(run_config_path.read_text()) if run_config_path.exists() else {}
+    config = payload["config"]
+    return {
+        "metadata_version": METADATA_VERSION,
+        "name": MODEL_NAME,
+        "version": f"1.0.0+{config['name']}.e{payload['epoch']}",
+        "created": utc_now(),
+        "onnx_file": "model.onnx",
+        "opset": ONNX_OPSET,
+        "input": {"name": INPUT_NAME, "dtype": "uint8", "shape": ["batch", 1, 28, 28],
+                  "polarity": "light_on_dark",
+                  "description": "MNIST convention: 0 = background, 255 = ink"},
+        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", 10],
+                   "description": "softmax probabilities of the digits 0..9"},
+        "classes": [str(d) for d in range(10)],
+        "normalisation": NORMALISATION,
+        "preprocessing": {"image_size": 28, "digit_box": 20, "centring": "centre_of_mass"},
+        "test_accuracy": check.onnx_accuracy,
+        "test_images": len(check.onnx_predictions),
+        "validation_accuracy": payload.get("val_accuracy"),
+        "parity": {"max_abs_probability_diff": check.max_abs_diff, "images": PARITY_IMAGES,
+                   "tolerance": PARITY_TOLERANCE},
+        "parameters": parameter_count(model),
+        "multiply_adds_per_image": multiply_adds(TrainConfig.from_dict(config).model),
+        "training": {
+            "config": config,
+            "best_epoch": payload["epoch"],
+            "command": run_config.get("command", ""),
+            "git_sha": run_config.get("git_sha", "unknown"),
+            "data_sha256": run_config.get("data_sha256", {}),
+        },
+        "export": {"git_sha": git_sha(), "environment": environment()},
+    }
+
+
+def export_checkpoint(checkpoint: Path, out_dir: Path, test: LabelledImages) -> dict[str, Any]:
+    """Export, verify, then move model.onnx and model.json into `out_dir` (replacing old ones)."""
+    model, _, payload = load_model(checkpoint)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
+        onnx_tmp, json_tmp = Path(tmp) / "model.onnx", Path(tmp) / "model.json"
+        export_onnx(model, onnx_tmp)
+        check = verify(onnx_tmp, model, test)
+        metadata = build_metadata(checkpoint, payload, model, check)
+        json_tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+        os.replace(onnx_tmp, out_dir / "model.onnx")
+        os.replace(json_tmp, out_dir / "model.json")
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
+    parser.add_argument("--checkpoint", type=Path, default=Path("runs/default/best.pt"))
+    parser.add_argument("--out-dir", type=Path, default=Path("exported"))
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="local MNIST folder (default: $MNIST_DIR, else download)")
+    args = parser.parse_args(argv)
+    try:
+        arrays = load_mnist(MnistSource.from_env(args.data_dir))
+        test = LabelledImages.from_numpy(arrays.test_images, arrays.test_labels)
+        metadata = export_checkpoint(args.checkpoint, args.out_dir, test)
+    except (CheckpointError, MnistUnavailableError, DownloadError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ExportVerificationError as err:
+        print(f"error: export verification FAILED, nothing written: {err}", file=sys.stderr)
+        return 1
+    print(f"exported {args.out_dir / 'model.onnx'} and model.json: onnxruntime test accuracy "
+          f"{metadata['test_accuracy']:.2%} (equal to PyTorch), max probability difference "
+          f"{metadata['parity']['max_abs_probability_diff']:.1e} on {PARITY_IMAGES} images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
