@@ -103,8 +103,9 @@ PRESETS: dict[str, TrainConfig] = {
     # The recipe behind the committed model in exported/.
     "default": TrainConfig(),
     # Passes 99.0 % test accuracy in well under 45 s on a 2-core CPU.
-    "fast": TrainConfig(name="fast", epochs=2, batch_size=256, lr=6e-3, label_smoothing=0.0,
-                        augment=NO_AUGMENT),
+    "fast": TrainConfig(name="fast", epochs=1, batch_size=128, lr=5e-3, label_smoothing=0.0,
+                        warmup_fraction=0.15, augment=NO_AUGMENT,
+                        model=ModelConfig(widths=(16, 32, 64), hidden=128, dropout=0.0)),
     # A seconds-long run for smoke tests and CI: learns, but is far from converged.
     "smoke": TrainConfig(name="smoke", epochs=2, batch_size=64, train_limit=4096, val_size=1000,
                          model=ModelConfig(widths=(8, 16, 32), hidden=32)),

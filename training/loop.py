@@ -217,10 +217,7 @@ def fit(
     model = build_model(config)
     optimizer = build_optimizer(model, config)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
-    if resume:
-        state = _restore(load_checkpoint(last_path), model, optimizer, generator)
-    else:
-        state = RunState()
+    state = _restore(load_checkpoint(last_path), model, optimizer, generator) if resume else RunState()
     while state.epoch < config.epochs:
         if state.epoch_order is None:
             state.epoch_order = torch.randperm(len(splits.train), generator=generator)

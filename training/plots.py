@@ -11,15 +11,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from training.checkpoint import CheckpointError  # noqa: E402
-from training.dataset import LabelledImages  # noqa: E402
-from training.download import DownloadError  # noqa: E402
-from training.evaluate import predict  # noqa: E402
-from training.metrics import classification_report  # noqa: E402
-from training.mnist import MnistSource, MnistUnavailableError, load_mnist  # noqa: E402
+from training.checkpoint import CheckpointError
+from training.dataset import LabelledImages
+from training.download import DownloadError
+from training.evaluate import predict
+from training.metrics import classification_report
+from training.mnist import MnistSource, MnistUnavailableError, load_mnist
 
 SAMPLE_GRID = (6, 10)  # rows, columns of the sample-predictions figure
 MISCLASSIFIED_COLUMNS = 12

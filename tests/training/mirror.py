@@ -16,7 +16,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self._requests = requests
         super().__init__(*args, **kwargs)
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         self._requests[self.path.rsplit("/", 1)[-1]] += 1
         super().do_GET()
 

@@ -63,7 +63,8 @@ def test_falls_back_past_corrupt_and_missing_and_dead_mirrors(tmp_path, good_dir
     empty.mkdir()
     with serve_folder(corrupt_dir) as (bad_url, bad_requests), \
             serve_folder(empty) as (missing_url, _), serve_folder(good_dir) as (good_url, good_requests):
-        path = fetch_verified("f.gz", tmp_path / "cache", (closed_port_url(), bad_url, missing_url, good_url), SHA)
+        mirrors = (closed_port_url(), bad_url, missing_url, good_url)
+        path = fetch_verified("f.gz", tmp_path / "cache", mirrors, SHA)
     assert bad_requests["f.gz"] == 1 and good_requests["f.gz"] == 1
     assert gzip.decompress(path.read_bytes()) == CONTENT
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["f.gz"]  # no temp files left
@@ -73,9 +74,9 @@ def test_every_mirror_failing_names_each_failure_and_the_hint(tmp_path, corrupt_
     empty = tmp_path / "empty"
     empty.mkdir()
     dead = closed_port_url()
-    with serve_folder(corrupt_dir) as (bad_url, _), serve_folder(empty) as (missing_url, _):
-        with pytest.raises(DownloadError) as info:
-            fetch_verified("f.gz", tmp_path / "cache", (dead, bad_url, missing_url), SHA, hint="use X")
+    with serve_folder(corrupt_dir) as (bad_url, _), serve_folder(empty) as (missing_url, _), \
+            pytest.raises(DownloadError) as info:
+        fetch_verified("f.gz", tmp_path / "cache", (dead, bad_url, missing_url), SHA, hint="use X")
     message = str(info.value)
     assert dead + "f.gz" in message and "checksum mismatch" in message and "404" in message
     assert message.endswith("use X")
