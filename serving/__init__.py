@@ -1,1 +1,1 @@
-"""Digits serving: preprocessing, the onnxruntime engine, the gRPC service and its client (no torch)."""
+"""Digits serving: preprocessing, the onnxruntime engine, the gRPC service, its client; no torch."""

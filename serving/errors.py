@@ -25,3 +25,7 @@ class ModelLoadError(DigitsError):
 
 class OverloadedError(DigitsError):
     """The server's queue is full; the client should retry later."""
+
+
+class UnavailableError(DigitsError):
+    """The service is shutting down (or not ready); the client should retry, maybe elsewhere."""

@@ -1,0 +1,157 @@
+"""Accuracy of the exported ONNX model on realistic images through serving.preprocess, per style.
+
+Protocol: preprocessing was tuned by eye and accuracy on seed 1 with MNIST test images 0–4999
+(`--tune`); the reported numbers use seed 2 with test images 5000–9999 (the default), which the
+tuning never saw. Every image is generated from an MNIST *test* digit by benchmarks.realistic.
+A blank verdict counts as an error (every image holds a digit). Goal: ≥ 98 % overall.
+Results (with versions and hardware) are written to benchmarks/results/preprocess-seed<seed>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import PIL
+
+from benchmarks.realistic import STYLES, generate
+from serving.preprocess import prepare_encoded, prepare_raw
+
+GOAL = 0.98  # overall accuracy the preprocessing must reach on realistic images
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class StyleResult:
+    """Outcome of one style: counts, accuracy (None without a model) and preprocessing time."""
+
+    style: str
+    images: int  # images generated and classified
+    blank: int  # images the preprocessing called blank (counted as errors)
+    correct: int | None  # right predictions; None when no model was given
+    ms_mean: float  # mean prepare_encoded time per image, milliseconds
+    ms_p95: float  # 95th percentile of the same, milliseconds
+
+    @property
+    def accuracy(self) -> float | None:
+        return None if self.correct is None else self.correct / self.images
+
+
+class Classifier:
+    """The exported ONNX model, tensor names read from its metadata JSON."""
+
+    def __init__(self, onnx_path: Path) -> None:
+        meta = json.loads(onnx_path.with_suffix(".json").read_text())
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # benchmark preprocessing, not a busy machine
+        self._session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._input = meta["input"]["name"]
+        self._output = meta["output"]["name"]
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Class indices for uint8 [N, 28, 28] MNIST-convention images."""
+        predictions = []
+        for start in range(0, len(images), 256):
+            batch = images[start: start + 256, None]
+            probabilities = self._session.run([self._output], {self._input: batch})[0]
+            predictions.append(probabilities.argmax(axis=1))
+        return np.concatenate(predictions)
+
+
+def evaluate_style(
+    style: str, images: np.ndarray, labels: np.ndarray, indices: range, seed: int,
+    classifier: Classifier | None,
+) -> StyleResult:
+    """Generate `indices` in one style, preprocess each, classify the non-blank ones."""
+    prepared, truth, times, blank = [], [], [], 0
+    for item in generate(images, labels, indices, [style], seed):
+        start = time.perf_counter()
+        result = prepare_encoded(item.data)
+        times.append(time.perf_counter() - start)
+        if result.blank:
+            blank += 1
+        else:
+            prepared.append(result.pixels)
+            truth.append(item.label)
+    correct = None
+    if classifier is not None:
+        correct = int((classifier.predict(np.stack(prepared)) == np.array(truth)).sum()) \
+            if prepared else 0
+    ms = np.array(times) * 1000
+    return StyleResult(style, len(times), blank, correct, float(ms.mean()),
+                       float(np.percentile(ms, 95)))
+
+
+def raw_accuracy(images: np.ndarray, labels: np.ndarray, classifier: Classifier) -> float:
+    """Accuracy on raw MNIST test bytes through prepare_raw (which must leave them unchanged)."""
+    pixels = np.stack([prepare_raw(image.tobytes()).pixels for image in images])
+    return float((classifier.predict(pixels) == labels).mean())
+
+
+def format_table(results: list[StyleResult]) -> str:
+    header = ("style", "images", "blank", "accuracy", "ms/img", "p95 ms")
+    lines = ["{:<16} {:>6} {:>5} {:>9} {:>7} {:>7}".format(*header)]
+    for r in results:
+        accuracy = "n/a" if r.accuracy is None else f"{100 * r.accuracy:.2f} %"
+        lines.append(f"{r.style:<16} {r.images:>6} {r.blank:>5} {accuracy:>9} "
+                     f"{r.ms_mean:>7.1f} {r.ms_p95:>7.1f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-style", type=int, default=2000, help="images per style")
+    parser.add_argument("--phone-per-style", type=int, default=100,
+                        help="4000×3000 phone photos (slow to generate)")
+    parser.add_argument("--tune", action="store_true",
+                        help="the tuning split: seed 1, test images 0–4999")
+    parser.add_argument("--onnx", type=Path, default=REPO / "exported" / "model.onnx")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder")
+    args = parser.parse_args()
+
+    from training.mnist import MnistSource, load_mnist  # MNIST loading lives on the training side
+
+    folder = args.data_dir or Path(os.environ.get("MNIST_DIR") or REPO.parent / "shared/data/mnist")
+    mnist = load_mnist(MnistSource.from_env(folder))
+    seed, first = (1, 0) if args.tune else (2, 5000)
+    classifier = Classifier(args.onnx) if args.onnx.is_file() else None
+    if classifier is None:
+        print(f"no model at {args.onnx}: timing and blank counts only")
+    results = []
+    for style in STYLES:
+        count = args.phone_per_style if style == "phone_photo" else args.per_style
+        results.append(evaluate_style(style, mnist.test_images, mnist.test_labels,
+                                      range(first, first + min(count, 5000)), seed, classifier))
+        print(format_table(results[-1:]).splitlines()[-1], flush=True)
+    print(f"\nseed {seed}, MNIST test images {first}–{first + 4999} (subset per style)\n")
+    print(format_table(results))
+    report: dict[str, object] = {"seed": seed, "first_index": first,
+                                 "styles": [asdict(r) for r in results]}
+    if classifier is not None:
+        total = sum(r.images for r in results)
+        overall = sum(r.correct or 0 for r in results) / total
+        raw = raw_accuracy(mnist.test_images, mnist.test_labels, classifier)
+        verdict = "PASS" if overall >= GOAL else "FAIL"
+        print(f"\noverall {100 * overall:.2f} % on {total} images (goal ≥ {100 * GOAL:.0f} %): "
+              f"{verdict}\nraw MNIST test through prepare_raw: {100 * raw:.2f} %")
+        report.update(overall=overall, raw_mnist=raw, goal=GOAL, passed=overall >= GOAL)
+    report["environment"] = {
+        "python": platform.python_version(), "numpy": np.__version__, "pillow": PIL.__version__,
+        "onnxruntime": ort.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
+    }
+    out = REPO / "benchmarks" / "results" / f"preprocess-seed{seed}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`python -m serving`: run the Digits gRPC service until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from serving.batcher import BatcherConfig
+from serving.engine import EngineConfig
+from serving.errors import DigitsError
+from serving.model import DEFAULT_MODEL_PATH, RuntimeConfig
+from serving.preprocess import ImageLimits
+from serving.server import ServerConfig, create_server
+from serving.servicer import RequestLimits
+
+log = logging.getLogger("serving")
+
+EXIT_STARTUP_FAILED = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    d_server, d_batch = ServerConfig(), BatcherConfig()
+    d_limits, d_image = RequestLimits(), ImageLimits()
+    parser = argparse.ArgumentParser(
+        prog="python -m serving", description="Serve handwritten-digit recognition over gRPC.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--address", default=d_server.address,
+        help="HOST:PORT to listen on; loopback only by default, --address 0.0.0.0:50051 serves "
+             "all interfaces; port 0 picks a free port (logged)")
+    add("--model", type=Path, default=None,
+        help="model.onnx (with model.json beside it) or the folder holding them; default: "
+             "exported/model.onnx of this repository, wherever it is run from")
+    add("--max-batch-size", type=int, default=d_batch.max_batch_size,
+        help="most images per model run; 1 turns dynamic batching off")
+    add("--max-queue-delay-ms", type=float, default=d_batch.max_queue_delay_ms,
+        help="how long the oldest queued image waits for others to join its batch, ms")
+    add("--max-queue-size", type=int, default=d_batch.max_queue_size,
+        help="most images waiting; beyond it requests get RESOURCE_EXHAUSTED")
+    add("--threads", type=int, default=0,
+        help="onnxruntime intra-op threads; 0 = one per CPU core")
+    add("--rpc-threads", type=int, default=d_server.worker_threads,
+        help="gRPC handler threads (RPCs served at once)")
+    add("--max-images-per-request", type=int, default=d_limits.max_images_per_request,
+        help="most images in one request (more: INVALID_ARGUMENT)")
+    add("--max-message-bytes", type=int, default=d_limits.max_message_bytes,
+        help="largest request message, bytes")
+    add("--max-encoded-image-bytes", type=int, default=d_image.max_encoded_bytes,
+        help="largest encoded image file, bytes")
+    add("--max-decoded-pixels", type=int, default=d_image.max_pixels,
+        help="largest decoded image, width × height pixels")
+    add("--grace-s", type=float, default=d_server.grace_s,
+        help="on SIGTERM/SIGINT, how long in-flight requests may finish, seconds")
+    add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    engine = EngineConfig(
+        batcher=BatcherConfig(args.max_batch_size, args.max_queue_delay_ms, args.max_queue_size),
+        runtime=RuntimeConfig(intra_op_threads=args.threads),
+        image_limits=ImageLimits(max_encoded_bytes=args.max_encoded_image_bytes,
+                                 max_pixels=args.max_decoded_pixels),
+    )
+    return ServerConfig(
+        address=args.address, model_path=args.model or DEFAULT_MODEL_PATH, engine=engine,
+        limits=RequestLimits(args.max_images_per_request, args.max_message_bytes),
+        worker_threads=args.rpc_threads, grace_s=args.grace_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server, port = create_server(config_from_args(args))
+    except (DigitsError, ValueError, OSError) as err:
+        log.error("cannot start: %s", err)
+        return EXIT_STARTUP_FAILED
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: stop.set())
+    server.start()
+    host = args.address.rpartition(":")[0]
+    log.info("serving %s on %s:%d (health SERVING)", server.engine.metadata.name, host, port)
+    stop.wait()
+    log.info("shutting down: finishing in-flight requests (up to %.1f s)", args.grace_s)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Client library of the Digits service: sync and asyncio clients, typed results, own errors."""
+
+from serving.client.aio import AsyncDigitsClient
+from serving.client.config import ClientConfig
+from serving.client.errors import (
+    DeadlineExceededError,
+    DigitsClientError,
+    ImageInputError,
+    RequestRejectedError,
+    ServiceUnavailableError,
+)
+from serving.client.images import ImageLike
+from serving.client.results import Classification, ModelInfo, ResultStatus
+from serving.client.sync import DigitsClient
+
+__all__ = [
+    "AsyncDigitsClient",
+    "Classification",
+    "ClientConfig",
+    "DeadlineExceededError",
+    "DigitsClient",
+    "DigitsClientError",
+    "ImageInputError",
+    "ImageLike",
+    "ModelInfo",
+    "RequestRejectedError",
+    "ResultStatus",
+    "ServiceUnavailableError",
+]

@@ -1,0 +1,162 @@
+"""The DigitClassifier servicer: proto ↔ engine types, and serving errors → gRPC status codes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import grpc
+
+from serving.engine import DigitEngine, ImageInput, Prediction, Status
+from serving.errors import (
+    InvalidImageError,
+    InvalidRequestError,
+    ModelLoadError,
+    OverloadedError,
+    UnavailableError,
+)
+from serving.generated.digits.v1 import digits_pb2 as pb
+from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
+from serving.model import IMAGE_SIZE
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+# The one table from the serving error hierarchy to gRPC status codes; first match wins.
+STATUS_CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidImageError, grpc.StatusCode.INVALID_ARGUMENT),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (UnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (ModelLoadError, grpc.StatusCode.UNAVAILABLE),
+    (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
+)
+INTERNAL_MESSAGE = "internal server error; the server log has details"
+
+_STATUS_TO_PROTO = {
+    Status.DIGIT: pb.RESULT_STATUS_DIGIT,
+    Status.BLANK: pb.RESULT_STATUS_BLANK,
+    Status.ERROR: pb.RESULT_STATUS_ERROR,
+}
+_POLARITY_TO_PROTO = {
+    "light_on_dark": pb.POLARITY_LIGHT_ON_DARK,
+    "dark_on_light": pb.POLARITY_DARK_ON_LIGHT,
+}
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """Request-level limits; per-image limits are the engine's ImageLimits."""
+
+    max_images_per_request: int = 1024  # images in one ClassifyRequest, ≥ 1
+    max_message_bytes: int = 16 * MiB  # one request message, bytes (gRPC enforces it), ≥ 1 KiB
+
+    def __post_init__(self) -> None:
+        if self.max_images_per_request < 1:
+            raise ValueError(f"max_images_per_request must be ≥ 1, got "
+                             f"{self.max_images_per_request}")
+        if self.max_message_bytes < 1024:
+            raise ValueError(f"max_message_bytes must be ≥ 1024, got {self.max_message_bytes}")
+
+
+def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status code and client-safe message for an exception (INTERNAL if unknown)."""
+    for kind, code in STATUS_CODES:
+        if isinstance(err, kind):
+            return code, str(err)
+    return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+
+
+def to_result(index: int, image_id: str, prediction: Prediction) -> pb.Result:
+    if prediction.status is Status.DIGIT:
+        return pb.Result(index=index, id=image_id, status=pb.RESULT_STATUS_DIGIT,
+                         digit=prediction.digit, confidence=prediction.confidence,
+                         probabilities=prediction.probabilities,
+                         batch_size=prediction.batch_size)
+    return pb.Result(index=index, id=image_id, status=_STATUS_TO_PROTO[prediction.status],
+                     error=prediction.error)
+
+
+class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
+    """Each RPC converts its request, calls the engine, and converts the answer back."""
+
+    def __init__(self, engine: DigitEngine, limits: RequestLimits | None = None) -> None:
+        self._engine = engine
+        self._limits = limits or RequestLimits()
+
+    def _inputs(self, request: pb.ClassifyRequest) -> list[ImageInput]:
+        count, limit = len(request.images), self._limits.max_images_per_request
+        if count == 0:
+            raise InvalidRequestError("the request has no images; send 1 or more")
+        if count > limit:
+            raise InvalidRequestError(f"the request has {count} images, more than the limit "
+                                      f"of {limit}; split it into several requests")
+        return [ImageInput(image.encoded, encoded=True) if image.WhichOneof("data") == "encoded"
+                else ImageInput(image.raw, encoded=False) for image in request.images]
+
+    @contextlib.contextmanager
+    def _call(self, context: grpc.ServicerContext, method: str) -> Iterator[dict[str, int]]:
+        """Log one line per call; turn any exception into the status of STATUS_CODES."""
+        start, counts = time.perf_counter(), {"images": 0}
+        code = grpc.StatusCode.OK
+        try:
+            yield counts
+        except Exception as err:
+            code, message = status_for(err)
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("%s failed unexpectedly", method)
+            context.abort(code, message)
+        finally:
+            log.info("%s images=%d status=%s latency_ms=%.1f peer=%s", method, counts["images"],
+                     code.name, (time.perf_counter() - start) * 1000, context.peer())
+
+    def Classify(self, request: pb.ClassifyRequest,  # noqa: N802 (gRPC method name)
+                 context: grpc.ServicerContext) -> pb.ClassifyResponse:
+        with self._call(context, "Classify") as counts:
+            counts["images"] = len(request.images)
+            log.debug("Classify received %d images", len(request.images))
+            predictions = self._engine.classify(self._inputs(request), context.time_remaining())
+            meta = self._engine.metadata
+            return pb.ClassifyResponse(
+                results=[to_result(i, image.id, p)
+                         for i, (image, p) in enumerate(zip(request.images, predictions,
+                                                            strict=True))],
+                model_name=meta.name, model_version=meta.version)
+
+    def ClassifyStream(self, request_iterator: Iterable[pb.ClassifyRequest],  # noqa: N802
+                       context: grpc.ServicerContext) -> Iterator[pb.ClassifyStreamResponse]:
+        ids: list[str] = []  # appended by the reader thread before the results can exist
+
+        def batches() -> Iterator[list[ImageInput]]:
+            for request in request_iterator:
+                inputs = self._inputs(request)
+                ids.extend(image.id for image in request.images)
+                yield inputs
+
+        with self._call(context, "ClassifyStream") as counts:
+            for ready in self._engine.classify_stream(
+                batches(), self._limits.max_images_per_request, context.time_remaining()
+            ):
+                counts["images"] += len(ready)
+                yield pb.ClassifyStreamResponse(
+                    results=[to_result(index, ids[index], p) for index, p in ready])
+
+    def GetModelInfo(self, request: pb.GetModelInfoRequest,  # noqa: N802
+                     context: grpc.ServicerContext) -> pb.GetModelInfoResponse:
+        with self._call(context, "GetModelInfo"):
+            meta, config = self._engine.metadata, self._engine.config
+            return pb.GetModelInfoResponse(
+                name=meta.name, version=meta.version, test_accuracy=meta.test_accuracy,
+                input=pb.InputContract(width=IMAGE_SIZE, height=IMAGE_SIZE, dtype=meta.input_dtype,
+                                       polarity=_POLARITY_TO_PROTO[meta.polarity]),
+                max_batch_size=config.batcher.max_batch_size,
+                max_images_per_request=self._limits.max_images_per_request,
+                max_message_bytes=self._limits.max_message_bytes,
+                max_encoded_image_bytes=config.image_limits.max_encoded_bytes,
+                max_decoded_pixels=config.image_limits.max_pixels,
+                created=meta.created,
+            )

@@ -1,0 +1,1 @@
+"""Tests of the serving side: engine, gRPC service, client, CLIs."""

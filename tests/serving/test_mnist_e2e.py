@@ -1,0 +1,51 @@
+"""The exported model served over gRPC predicts MNIST exactly like onnxruntime offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from serving.batcher import BatcherConfig
+from serving.client import ClientConfig, DigitsClient, ResultStatus
+from serving.model import DEFAULT_MODEL_PATH, ModelMetadata
+from serving.server import DigitsServer
+from serving.servicer import RequestLimits
+from tests.serving.fakes import start_server
+from training.mnist import MnistArrays
+
+COUNT = 2000  # first MNIST test images
+
+
+@pytest.fixture(scope="module")
+def exported_server() -> Iterator[tuple[DigitsServer, str]]:
+    if not DEFAULT_MODEL_PATH.is_file():
+        pytest.fail(f"{DEFAULT_MODEL_PATH} is missing: run `make export` first")
+    server, port = start_server(DEFAULT_MODEL_PATH, BatcherConfig(), RequestLimits())
+    yield server, f"127.0.0.1:{port}"
+    server.stop(grace_s=1.0)
+
+
+def offline_probabilities(images: np.ndarray) -> np.ndarray:
+    meta = ModelMetadata.from_file(DEFAULT_MODEL_PATH.with_suffix(".json"))
+    session = ort.InferenceSession(str(DEFAULT_MODEL_PATH), providers=["CPUExecutionProvider"])
+    (probabilities,) = session.run([meta.output_name], {meta.input_name: images[:, None]})
+    return probabilities
+
+
+def test_served_predictions_equal_offline_onnxruntime(
+        exported_server: tuple[DigitsServer, str], mnist: MnistArrays) -> None:
+    images, labels = mnist.test_images[:COUNT], mnist.test_labels[:COUNT]
+    offline = offline_probabilities(images)
+    with DigitsClient(exported_server[1], ClientConfig(chunk_images=256)) as client:
+        results = client.classify(list(images))
+    assert all(r.status is ResultStatus.DIGIT for r in results)
+    served = np.array([r.probabilities for r in results], np.float32)
+    np.testing.assert_allclose(served, offline, atol=1e-5)
+    served_digits = np.array([r.digit for r in results])
+    assert (served_digits == offline.argmax(axis=1)).all()
+    accuracy = float((served_digits == labels).mean())
+    assert accuracy == float((offline.argmax(axis=1) == labels).mean())
+    assert accuracy > 0.97, f"served accuracy {accuracy:.4f} on {COUNT} MNIST test images"
