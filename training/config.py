@@ -54,7 +54,7 @@ class TrainConfig:
 
     name: str = "default"  # run name; the run directory is <runs_dir>/<name>
     seed: int = 0  # seeds the split, the shuffling, the augmentation and the weights
-    epochs: int = 18  # full passes over the training split
+    epochs: int = 15  # full passes over the training split
     batch_size: int = 128  # images per optimiser step
     lr: float = 4e-3  # peak learning rate of the one-cycle schedule (AdamW)
     weight_decay: float = 5e-4  # decoupled AdamW weight decay
