@@ -14,7 +14,7 @@ ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
 
 .PHONY: help venv train export evaluate evaluate-onnx plots test lint bench bench-train \
-	protos serve bench-serve bench-preprocess clean
+	protos serve bench-serve bench-preprocess demo bench-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -48,7 +48,7 @@ test: $(STAMP)  ## the whole test suite
 lint: $(STAMP)  ## ruff over the code
 	$(PY) -m ruff check .
 
-bench: bench-train bench-serve bench-preprocess  ## every benchmark
+bench: bench-train bench-serve bench-preprocess bench-demo  ## every benchmark
 
 bench-train: $(STAMP)  ## time to 99 % test accuracy: fast preset vs the classic PyTorch example
 	$(PY) -m benchmarks.bench_train
@@ -64,6 +64,12 @@ bench-serve: $(STAMP)  ## service latency and throughput table and plot
 
 bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from MNIST test digits
 	$(PY) -m benchmarks.bench_preprocess
+
+demo: $(STAMP)  ## browser demo on http://127.0.0.1:8000 (starts the service unless one answers)
+	$(PY) -m demo $(ARGS)
+
+bench-demo: $(STAMP)  ## browser demo: stroke end → prediction shown latency (needs chromium)
+	$(PY) -m benchmarks.bench_demo $(ARGS)
 
 clean:  ## remove runs, plots and caches (keeps .venv, data/ and exported/)
 	rm -rf $(RUNS_DIR) plots .pytest_cache .ruff_cache

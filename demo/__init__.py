@@ -1,0 +1,1 @@
+"""Digits demo: a browser front end that draws digits and classifies them through the gRPC client."""
