@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.checkpoint import CheckpointError
+from training.calibration import Calibration, fit_temperature
+from training.checkpoint import CheckpointError, load_checkpoint
 from training.config import TrainConfig
-from training.dataset import LabelledImages
+from training.dataset import LabelledImages, Splits, split_mnist
 from training.download import DownloadError
 from training.loop import evaluate, load_model
 from training.mnist import MnistSource, MnistUnavailableError, load_mnist
@@ -49,11 +50,13 @@ class Verification:
     onnx_predictions: np.ndarray
 
 
-def verify(onnx_path: Path, model: torch.nn.Module, test: LabelledImages) -> Verification:
+def verify(onnx_path: Path, model: torch.nn.Module, test: LabelledImages,
+           temperature: float) -> Verification:
     """Compare the ONNX file with the PyTorch model; raise ExportVerificationError on a mismatch."""
     reference = evaluate(model, test)
+    expected = torch.softmax(reference.logits[:PARITY_IMAGES] / temperature, dim=1).numpy()
     probs = onnx_probabilities(onnx_path, test.images.numpy())
-    diff = float(np.abs(probs[:PARITY_IMAGES] - reference.probabilities[:PARITY_IMAGES].numpy()).max())
+    diff = float(np.abs(probs[:PARITY_IMAGES] - expected).max())
     predictions = probs.argmax(axis=1)
     onnx_accuracy = int((predictions == test.labels.numpy()).sum()) / len(test)
     if diff >= PARITY_TOLERANCE:
@@ -68,7 +71,7 @@ def verify(onnx_path: Path, model: torch.nn.Module, test: LabelledImages) -> Ver
 
 
 def build_metadata(checkpoint: Path, payload: dict[str, Any], model: torch.nn.Module,
-                   check: Verification) -> dict[str, Any]:
+                   check: Verification, calibration: Calibration) -> dict[str, Any]:
     run_config_path = checkpoint.parent / "config.json"
     run_config = json.loads(run_config_path.read_text()) if run_config_path.exists() else {}
     config = payload["config"]
@@ -86,6 +89,7 @@ def build_metadata(checkpoint: Path, payload: dict[str, Any], model: torch.nn.Mo
                    "description": "softmax probabilities of the digits 0..9"},
         "classes": [str(d) for d in range(10)],
         "normalisation": NORMALISATION,
+        "calibration": calibration.to_dict(),
         "preprocessing": {"image_size": 28, "digit_box": 20, "centring": "centre_of_mass"},
         "test_accuracy": check.onnx_accuracy,
         "test_images": len(check.onnx_predictions),
@@ -105,15 +109,18 @@ def build_metadata(checkpoint: Path, payload: dict[str, Any], model: torch.nn.Mo
     }
 
 
-def export_checkpoint(checkpoint: Path, out_dir: Path, test: LabelledImages) -> dict[str, Any]:
-    """Export, verify, then move model.onnx and model.json into `out_dir` (replacing old ones)."""
+def export_checkpoint(checkpoint: Path, out_dir: Path, splits: Splits) -> dict[str, Any]:
+    """Calibrate on validation, export, verify on test, then move model.onnx and model.json into
+    `out_dir` (replacing old ones only once everything passed)."""
     model, _, payload = load_model(checkpoint)
+    val = evaluate(model, splits.val)
+    calibration = fit_temperature(val.logits, splits.val.labels)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
         onnx_tmp, json_tmp = Path(tmp) / "model.onnx", Path(tmp) / "model.json"
-        export_onnx(model, onnx_tmp)
-        check = verify(onnx_tmp, model, test)
-        metadata = build_metadata(checkpoint, payload, model, check)
+        export_onnx(model, onnx_tmp, calibration.temperature)
+        check = verify(onnx_tmp, model, splits.test, calibration.temperature)
+        metadata = build_metadata(checkpoint, payload, model, check, calibration)
         json_tmp.write_text(json.dumps(metadata, indent=2) + "\n")
         os.replace(onnx_tmp, out_dir / "model.onnx")
         os.replace(json_tmp, out_dir / "model.json")
@@ -129,17 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
-        test = LabelledImages.from_numpy(arrays.test_images, arrays.test_labels)
-        metadata = export_checkpoint(args.checkpoint, args.out_dir, test)
+        config = TrainConfig.from_dict(load_checkpoint(args.checkpoint)["config"])
+        splits = split_mnist(arrays, config.val_size, config.seed, config.train_limit)
+        metadata = export_checkpoint(args.checkpoint, args.out_dir, splits)
     except (CheckpointError, MnistUnavailableError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ExportVerificationError as err:
         print(f"error: export verification FAILED, nothing written: {err}", file=sys.stderr)
         return 1
+    calibration = metadata["calibration"]
     print(f"exported {args.out_dir / 'model.onnx'} and model.json: onnxruntime test accuracy "
           f"{metadata['test_accuracy']:.2%} (equal to PyTorch), max probability difference "
-          f"{metadata['parity']['max_abs_probability_diff']:.1e} on {PARITY_IMAGES} images")
+          f"{metadata['parity']['max_abs_probability_diff']:.1e} on {PARITY_IMAGES} images; "
+          f"temperature {calibration['temperature']:.3f} (validation calibration error "
+          f"{calibration['ece_before']:.2%} -> {calibration['ece_after']:.2%})")
     return 0
 
 

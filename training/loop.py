@@ -40,7 +40,11 @@ class EvalResult:
     loss: float  # mean cross-entropy (no label smoothing)
     accuracy: float  # in [0, 1]
     predictions: torch.Tensor  # int64 [N]
-    probabilities: torch.Tensor  # float32 [N, 10]
+    logits: torch.Tensor  # float32 [N, 10]
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        return torch.softmax(self.logits, dim=1)
 
 
 @dataclass
@@ -99,7 +103,7 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
 def evaluate(model: nn.Module, data: LabelledImages) -> EvalResult:
     """Loss, accuracy and per-image probabilities in float32 (the precision the export uses)."""
     model.eval()
-    probabilities = []
+    outputs = []
     loss_sum = 0.0
     for start in range(0, len(data), EVAL_BATCH):
         images = data.images[start : start + EVAL_BATCH]
@@ -107,14 +111,14 @@ def evaluate(model: nn.Module, data: LabelledImages) -> EvalResult:
         logits = model(x)
         loss_sum += F.cross_entropy(logits, data.labels[start : start + EVAL_BATCH],
                                     reduction="sum").item()
-        probabilities.append(torch.softmax(logits, dim=1))
-    probs = torch.cat(probabilities) if probabilities else torch.empty(0, 10)
-    predictions = probs.argmax(dim=1)
+        outputs.append(logits)
+    logits = torch.cat(outputs) if outputs else torch.empty(0, 10)
+    predictions = logits.argmax(dim=1)
     return EvalResult(
         loss=loss_sum / max(1, len(data)),
         accuracy=int((predictions == data.labels).sum()) / max(1, len(data)),
         predictions=predictions,
-        probabilities=probs,
+        logits=logits,
     )
 
 

@@ -17,19 +17,25 @@ ORT_BATCH = 1000  # images per onnxruntime run when scoring a data set
 
 
 class ExportedDigitNet(nn.Module):
-    """Wraps the trained network with the input contract of the served model."""
+    """Wraps the trained network with the input contract of the served model.
 
-    def __init__(self, net: nn.Module) -> None:
+    `temperature` divides the logits before the softmax (see training/calibration.py).
+    """
+
+    def __init__(self, net: nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
         self.net = net
+        self.temperature = temperature
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(normalise(to_unit_float(image))), dim=1)
+        return torch.softmax(self.net(normalise(to_unit_float(image))) / self.temperature, dim=1)
 
 
-def export_onnx(net: nn.Module, path: Path) -> None:
+def export_onnx(net: nn.Module, path: Path, temperature: float = 1.0) -> None:
     """Write `net` (eval mode) as ONNX with a dynamic batch dimension."""
-    wrapper = ExportedDigitNet(net).eval()
+    wrapper = ExportedDigitNet(net, temperature).eval()
     example = torch.zeros(2, 1, 28, 28, dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1, max=65536)
     program = torch.onnx.export(

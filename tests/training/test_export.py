@@ -5,9 +5,10 @@ import json
 import numpy as np
 import onnx
 import pytest
+import torch
 
 from training import export as export_module
-from training.dataset import LabelledImages
+from training.dataset import LabelledImages, Splits
 from training.export import ExportVerificationError, export_checkpoint
 from training.loop import evaluate, load_model
 from training.onnx_model import INPUT_NAME, OUTPUT_NAME, onnx_probabilities
@@ -18,19 +19,23 @@ def trained(smoke_run):
     return smoke_run.run_dir / "best.pt"
 
 
-@pytest.fixture(scope="module")
-def test_set(mnist):
-    return LabelledImages.from_numpy(mnist.test_images[:2000], mnist.test_labels[:2000])
+@pytest.fixture
+def splits(smoke_splits):
+    """The smoke run's own validation split, with the test set cut to 2,000 images for speed."""
+    test = LabelledImages(smoke_splits.test.images[:2000], smoke_splits.test.labels[:2000])
+    return Splits(smoke_splits.train, smoke_splits.val, test)
 
 
-def test_export_matches_pytorch_and_writes_metadata(trained, test_set, tmp_path):
-    metadata = export_checkpoint(trained, tmp_path, test_set)
+def test_export_matches_pytorch_and_writes_metadata(trained, splits, tmp_path):
+    metadata = export_checkpoint(trained, tmp_path, splits)
     onnx_path = tmp_path / "model.onnx"
     onnx.checker.check_model(str(onnx_path))
     model, _, _ = load_model(trained)
-    reference = evaluate(model, test_set)
-    probs = onnx_probabilities(onnx_path, test_set.images.numpy())
-    assert np.abs(probs - reference.probabilities.numpy()).max() < 1e-4
+    reference = evaluate(model, splits.test)
+    temperature = metadata["calibration"]["temperature"]
+    expected = torch.softmax(reference.logits / temperature, dim=1).numpy()
+    probs = onnx_probabilities(onnx_path, splits.test.images.numpy())
+    assert np.abs(probs - expected).max() < 1e-4
     assert metadata["test_accuracy"] == reference.accuracy
     on_disk = json.loads((tmp_path / "model.json").read_text())
     assert on_disk == json.loads(json.dumps(metadata))
@@ -39,20 +44,27 @@ def test_export_matches_pytorch_and_writes_metadata(trained, test_set, tmp_path)
     assert set(on_disk["training"]["config"]) >= {"seed", "epochs", "model"}
 
 
-def test_batch_dimension_is_dynamic(trained, test_set, tmp_path):
-    export_checkpoint(trained, tmp_path, test_set)
-    images = test_set.images.numpy()
+def test_calibration_lowers_validation_loss(trained, splits, tmp_path):
+    calibration = export_checkpoint(trained, tmp_path, splits)["calibration"]
+    assert calibration["temperature"] > 0 and calibration["temperature"] != 1.0
+    assert calibration["nll_after"] < calibration["nll_before"]
+    assert calibration["images"] == len(splits.val)
+
+
+def test_batch_dimension_is_dynamic(trained, splits, tmp_path):
+    export_checkpoint(trained, tmp_path, splits)
+    images = splits.test.images.numpy()
     for batch in (1, 3, 256):
         probs = onnx_probabilities(tmp_path / "model.onnx", images[:batch])
         assert probs.shape == (batch, 10)
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_mismatch_fails_loudly_and_writes_nothing(trained, test_set, tmp_path, monkeypatch):
+def test_mismatch_fails_loudly_and_writes_nothing(trained, splits, tmp_path, monkeypatch):
     def skewed(path, images, threads=0):
         return onnx_probabilities(path, images) * 0.9 + 0.01
 
     monkeypatch.setattr(export_module, "onnx_probabilities", skewed)
     with pytest.raises(ExportVerificationError, match="differ"):
-        export_checkpoint(trained, tmp_path, test_set)
+        export_checkpoint(trained, tmp_path, splits)
     assert list(tmp_path.iterdir()) == []
