@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(config.threads)
     save_json_atomic({"config": config.to_dict(), "git_sha": git_sha(), "data_sha256": arrays.sha256,
-                      "command": " ".join(sys.argv), "started": utc_now()}, run_dir / "config.json")
+                      "command": " ".join(["python -m training.train", *sys.argv[1:]]),
+                      "started": utc_now()}, run_dir / "config.json")
     stop = threading.Event()
     install_stop_handlers(stop)
     progress = EpochProgress(config.epochs)
