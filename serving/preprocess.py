@@ -8,10 +8,18 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
 from serving.errors import ImageTooLargeError, InvalidImageError
+from serving.imageops import (
+    blur,
+    component_boxes,
+    label_components,
+    max_filter,
+    min_filter,
+    rank_filter,
+    stroke_width,
+)
 
 MNIST_SIDE = 28  # side of an MNIST image, px
 RAW_BYTES = MNIST_SIDE * MNIST_SIDE  # bytes of one raw MNIST-convention image
@@ -275,7 +283,7 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     inverted = _ink_is_dark(gray)
     ink = 1 - gray if inverted else gray
     ink = ink - _paper_level(ink, config.background_window)
-    smooth = _smooth(ink)
+    smooth = blur(ink)
     paper = float(np.median(smooth))
     noise = 1.4826 * float(np.median(np.abs(smooth - paper))) + 1e-3  # robust std; floor: 8-bit
     ink, smooth = ink - paper, smooth - paper
@@ -291,7 +299,7 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     level = float(np.percentile(ink[strokes], 75))
     floor = max(2 * noise, 0.15 * level)
     # Antialiased stroke edges lie below the mask threshold: keep ink within 2 px of a stroke.
-    near = _max_filter(strokes, 5)
+    near = max_filter(strokes, 5)
     ink = np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
     pixels = _scale_and_centre(ink, strokes, (top, bottom, left, right), config)
     box = tuple(round(float(v) * to_input) for v in (left, top, right, bottom))
@@ -304,7 +312,7 @@ def _ink_is_dark(gray: np.ndarray) -> bool:
 
     Coarse-block lighting estimates failed on thick strokes, whose blocks hold more ink than paper.
     """
-    low, paper, high = np.percentile(_smooth(gray), [0.2, 50, 99.8])
+    low, paper, high = np.percentile(blur(gray), [0.2, 50, 99.8])
     return paper - low > high - paper
 
 
@@ -322,7 +330,7 @@ def _paper_level(ink: np.ndarray, window: float) -> np.ndarray:
     # with replicated edges the paper was underestimated by slope × half a window there, which
     # made a blank 0.55–0.95 ramp photo show "ink" along its bright side.
     padded = np.pad(coarse, 2 * half, mode="reflect", reflect_type="odd")
-    opened = _rank_filter(_rank_filter(padded, 2 * half + 1, np.min, pad=False),
+    opened = rank_filter(rank_filter(padded, 2 * half + 1, np.min, pad=False),
                           2 * half + 1, np.max, pad=False)
     return np.asarray(Image.fromarray(opened.astype(np.float32)).resize(
         (width, height), Image.Resampling.BILINEAR))
@@ -332,11 +340,11 @@ def _digit_strokes(mask: np.ndarray, config: PreprocessConfig) -> np.ndarray | N
     """The mask pixels of the digit: nearby stroke groups around the largest, specks dropped."""
     longer = max(mask.shape)
     radius = round(config.group_radius * longer)
-    labels, count = _label(_max_filter(mask, 2 * radius + 1) if radius else mask)
+    labels, count = label_components(max_filter(mask, 2 * radius + 1) if radius else mask)
     if count == 0:
         return None
     ink = np.bincount(labels[mask], minlength=count + 1)
-    boxes = _boxes(labels, count)
+    boxes = component_boxes(labels, count)
     main = int(ink[1:].argmax()) + 1
     top, bottom, left, right = boxes[main]
     if max(bottom - top, right - left) - 2 * radius < max(config.min_extent * longer,
@@ -360,60 +368,6 @@ def _digit_strokes(mask: np.ndarray, config: PreprocessConfig) -> np.ndarray | N
     return mask & np.isin(labels, list(kept))
 
 
-def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected components of a bool mask: (labels with 0 = background, count).
-
-    Works on horizontal runs: runs in consecutive rows that touch are merged by min-label
-    propagation with pointer jumping, all in numpy.
-    """
-    width = mask.shape[1]
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    run_row, run_start = np.nonzero(edges == 1)
-    _, run_end = np.nonzero(edges == -1)
-    labels = np.zeros(mask.shape, np.int32)
-    if run_row.size == 0:
-        return labels, 0
-    stride = width + 2
-    # Run b in the next row touches run a (8-connected) iff start_b <= end_a and start_a <= end_b.
-    first = np.searchsorted(run_row * stride + run_end, (run_row + 1) * stride + run_start)
-    last = np.searchsorted(run_row * stride + run_start, (run_row + 1) * stride + run_end, "right")
-    a, b = _expand(first, np.maximum(last - first, 0))
-    parent = np.arange(run_row.size)
-    while True:
-        low = np.minimum(parent[a], parent[b])
-        new = parent.copy()
-        np.minimum.at(new, a, low)
-        np.minimum.at(new, b, low)
-        new = new[new]
-        if np.array_equal(new, parent):
-            break
-        parent = new
-    _, component = np.unique(parent, return_inverse=True)
-    run_index, cols = _expand(run_start, run_end - run_start)
-    labels[run_row[run_index], cols] = component[run_index] + 1
-    return labels, int(component.max()) + 1
-
-
-def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges [start, start + count): (index of the range, value) for every member."""
-    owner = np.repeat(np.arange(starts.size), counts)
-    offsets = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return owner, starts[owner] + offsets
-
-
-def _boxes(labels: np.ndarray, count: int) -> np.ndarray:
-    """[count + 1, 4] (top, bottom, left, right) of each label, bottom/right exclusive."""
-    rows, cols = np.nonzero(labels)
-    which = labels[rows, cols]
-    boxes = np.zeros((count + 1, 4), np.int64)
-    boxes[:, 0] = boxes[:, 2] = np.iinfo(np.int64).max
-    np.minimum.at(boxes[:, 0], which, rows)
-    np.maximum.at(boxes[:, 1], which, rows + 1)
-    np.minimum.at(boxes[:, 2], which, cols)
-    np.maximum.at(boxes[:, 3], which, cols + 1)
-    return boxes
-
-
 # --- scaling and centring -------------------------------------------------------------------
 
 
@@ -424,7 +378,7 @@ def _scale_and_centre(
     """Bring strokes to MNIST width, fit the stroke box into box_side², centre by mass in 28²."""
     top, bottom, left, right = box
     scale = config.box_side / max(bottom - top, right - left)
-    width = _stroke_width(strokes[top:bottom, left:right]) * scale
+    width = stroke_width(strokes[top:bottom, left:right]) * scale
     low, high = config.stroke_range
     grow = 0
     if width < low:
@@ -435,10 +389,10 @@ def _scale_and_centre(
     margin = math.ceil(1.5 / scale) + abs(grow)
     crop = np.pad(ink, margin)[top: bottom + 2 * margin, left: right + 2 * margin]
     if grow > 0:
-        crop = _max_filter(crop, 2 * grow + 1)
+        crop = max_filter(crop, 2 * grow + 1)
         scale = config.box_side / (max(bottom - top, right - left) + 2 * grow)
     elif grow < 0:
-        crop = _min_filter(crop, -2 * grow + 1)
+        crop = min_filter(crop, -2 * grow + 1)
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(
         size, Image.Resampling.LANCZOS))
@@ -452,42 +406,3 @@ def _scale_and_centre(
     out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.uint8)
     out[y: y + small.shape[0], x: x + small.shape[1]] = np.round(small * 255).astype(np.uint8)
     return out
-
-
-def _stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width, px: 2·area / boundary length (exact for long uniform strokes)."""
-    padded = np.pad(mask, 1)
-    inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
-             & padded[1:-1, :-2] & padded[1:-1, 2:])
-    boundary = np.count_nonzero(mask & ~inner)
-    return 2 * np.count_nonzero(mask) / max(boundary, 1)
-
-
-# --- small numpy filters --------------------------------------------------------------------
-
-
-def _max_filter(values: np.ndarray, size: int) -> np.ndarray:
-    """Grey (or binary) dilation by a size×size square, edges replicated."""
-    return _rank_filter(values, size, np.max)
-
-
-def _min_filter(values: np.ndarray, size: int) -> np.ndarray:
-    """Grey (or binary) erosion by a size×size square, edges replicated."""
-    return _rank_filter(values, size, np.min)
-
-
-def _rank_filter(values: np.ndarray, size: int, reduce: np.ufunc, pad: bool = True) -> np.ndarray:
-    """Separable size×size min or max; without `pad` the result shrinks by size - 1 ("valid")."""
-    if size <= 1:
-        return values
-    padded = np.pad(values, size // 2, mode="edge") if pad else values
-    rows = reduce(sliding_window_view(padded, size, axis=0), axis=-1)
-    return reduce(sliding_window_view(rows, size, axis=1), axis=-1)
-
-
-def _smooth(values: np.ndarray) -> np.ndarray:
-    """Binomial 5×5 blur (σ ≈ 1 px) that suppresses pixel noise before thresholding."""
-    kernel = np.float32([1, 4, 6, 4, 1]) / 16
-    padded = np.pad(values, 2, mode="edge")
-    rows = sum(k * padded[i: i + values.shape[0]] for i, k in enumerate(kernel))
-    return sum(k * rows[:, i: i + values.shape[1]] for i, k in enumerate(kernel))

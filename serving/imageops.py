@@ -1,0 +1,96 @@
+"""Small numpy image operations: connected components, boxes, stroke width, rank filters, blur."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a bool mask: (labels with 0 = background, count).
+
+    Works on horizontal runs: runs in consecutive rows that touch are merged by min-label
+    propagation with pointer jumping, all in numpy.
+    """
+    width = mask.shape[1]
+    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    run_row, run_start = np.nonzero(edges == 1)
+    _, run_end = np.nonzero(edges == -1)
+    labels = np.zeros(mask.shape, np.int32)
+    if run_row.size == 0:
+        return labels, 0
+    stride = width + 2
+    # Run b in the next row touches run a (8-connected) iff start_b <= end_a and start_a <= end_b.
+    first = np.searchsorted(run_row * stride + run_end, (run_row + 1) * stride + run_start)
+    last = np.searchsorted(run_row * stride + run_start, (run_row + 1) * stride + run_end, "right")
+    a, b = expand_ranges(first, np.maximum(last - first, 0))
+    parent = np.arange(run_row.size)
+    while True:
+        low = np.minimum(parent[a], parent[b])
+        new = parent.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, parent):
+            break
+        parent = new
+    _, component = np.unique(parent, return_inverse=True)
+    run_index, cols = expand_ranges(run_start, run_end - run_start)
+    labels[run_row[run_index], cols] = component[run_index] + 1
+    return labels, int(component.max()) + 1
+
+
+def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges [start, start + count): (index of the range, value) for every member."""
+    owner = np.repeat(np.arange(starts.size), counts)
+    offsets = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, starts[owner] + offsets
+
+
+def component_boxes(labels: np.ndarray, count: int) -> np.ndarray:
+    """[count + 1, 4] (top, bottom, left, right) of each label, bottom/right exclusive."""
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    boxes = np.zeros((count + 1, 4), np.int64)
+    boxes[:, 0] = boxes[:, 2] = np.iinfo(np.int64).max
+    np.minimum.at(boxes[:, 0], which, rows)
+    np.maximum.at(boxes[:, 1], which, rows + 1)
+    np.minimum.at(boxes[:, 2], which, cols)
+    np.maximum.at(boxes[:, 3], which, cols + 1)
+    return boxes
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width, px: 2·area / boundary length (exact for long uniform strokes)."""
+    padded = np.pad(mask, 1)
+    inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
+             & padded[1:-1, :-2] & padded[1:-1, 2:])
+    boundary = np.count_nonzero(mask & ~inner)
+    return 2 * np.count_nonzero(mask) / max(boundary, 1)
+
+
+def max_filter(values: np.ndarray, size: int) -> np.ndarray:
+    """Grey (or binary) dilation by a size×size square, edges replicated."""
+    return rank_filter(values, size, np.max)
+
+
+def min_filter(values: np.ndarray, size: int) -> np.ndarray:
+    """Grey (or binary) erosion by a size×size square, edges replicated."""
+    return rank_filter(values, size, np.min)
+
+
+def rank_filter(values: np.ndarray, size: int, reduce: np.ufunc, pad: bool = True) -> np.ndarray:
+    """Separable size×size min or max; without `pad` the result shrinks by size - 1 ("valid")."""
+    if size <= 1:
+        return values
+    padded = np.pad(values, size // 2, mode="edge") if pad else values
+    rows = reduce(sliding_window_view(padded, size, axis=0), axis=-1)
+    return reduce(sliding_window_view(rows, size, axis=1), axis=-1)
+
+
+def blur(values: np.ndarray) -> np.ndarray:
+    """Binomial 5×5 blur (σ ≈ 1 px) that suppresses pixel noise before thresholding."""
+    kernel = np.float32([1, 4, 6, 4, 1]) / 16
+    padded = np.pad(values, 2, mode="edge")
+    rows = sum(k * padded[i: i + values.shape[0]] for i, k in enumerate(kernel))
+    return sum(k * rows[:, i: i + values.shape[1]] for i, k in enumerate(kernel))
