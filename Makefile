@@ -60,10 +60,10 @@ serve: $(STAMP)  ## run the gRPC service on port 50051 with the exported model
 	$(PY) -m serving $(ARGS)
 
 bench-serve: $(STAMP)  ## service latency and throughput table and plot
-	$(PY) -m benchmarks.bench_serve
+	$(PY) -m benchmarks.bench_serve $(ARGS)
 
 bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from MNIST test digits
-	$(PY) -m benchmarks.bench_preprocess
+	$(PY) -m benchmarks.bench_preprocess $(ARGS)
 
 demo: $(STAMP)  ## browser demo on http://127.0.0.1:8000 (starts the service unless one answers)
 	$(PY) -m demo $(ARGS)
