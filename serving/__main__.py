@@ -43,8 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="most images waiting; beyond it requests get RESOURCE_EXHAUSTED")
     add("--threads", type=int, default=0,
         help="onnxruntime intra-op threads; 0 = one per CPU core")
-    add("--rpc-threads", type=int, default=d_server.worker_threads,
-        help="gRPC handler threads (RPCs served at once)")
+    add("--max-concurrent-rpcs", type=int, default=d_server.max_concurrent_rpcs,
+        help="RPCs handled at once; more get RESOURCE_EXHAUSTED")
     add("--max-images-per-request", type=int, default=d_limits.max_images_per_request,
         help="most images in one request (more: INVALID_ARGUMENT)")
     add("--max-message-bytes", type=int, default=d_limits.max_message_bytes,
@@ -69,7 +69,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         address=args.address, model_path=args.model or DEFAULT_MODEL_PATH, engine=engine,
         limits=RequestLimits(args.max_images_per_request, args.max_message_bytes),
-        worker_threads=args.rpc_threads, grace_s=args.grace_s)
+        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace_s)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,8 +95,12 @@ class DynamicBatcher(Generic[Output]):
                     f"the server's queue is full ({len(self._queue)} images waiting, limit "
                     f"{self.config.max_queue_size}); retry later with backoff"
                 )
+            was_empty = not self._queue
             self._queue.extend(items)
-            self._cond.notify()
+            # The worker waits for the first image, then only for a full batch (or its delay):
+            # waking it for every image would cost a thread switch per request for nothing.
+            if was_empty or len(self._queue) >= self.config.max_batch_size:
+                self._cond.notify()
         return [item.future for item in items]
 
     def stats(self) -> BatcherStats:

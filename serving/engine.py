@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import enum
 import functools
 import logging
-import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,20 +143,35 @@ class DigitEngine:
         """Submit and wait; raises TimeoutError (after cancelling what is left) past timeout_s."""
         return wait_all(self.submit(images), timeout_s)
 
-    def classify_stream(self, batches: Iterable[Sequence[ImageInput]], max_in_flight: int,
-                        timeout_s: float | None) -> Iterator[list[tuple[int, Prediction]]]:
+    async def classify_async(self, images: Sequence[ImageInput],
+                             timeout_s: float | None) -> list[Prediction]:
+        """As `classify`, for an asyncio caller: the event loop is woken once per request, not
+        once per image, and the futures are cancelled if the caller is cancelled."""
+        futures = await self.submit_async(images)
+        await wait_all_async(futures, timeout_s)
+        return [outcome(future) for future in futures]
+
+    async def classify_stream(self, batches: AsyncIterable[Sequence[ImageInput]],
+                              max_in_flight: int, timeout_s: float | None,
+                              ) -> AsyncIterator[list[tuple[int, Prediction]]]:
         """Classify a long job given as batches; yield (stream-wide index, prediction) lists as
-        they are ready (completion order). A background thread reads `batches` but keeps at most
+        they are ready (completion order). A reader task takes `batches` but keeps at most
         `max_in_flight` images unanswered. An exception raised while reading `batches` is raised
         here after the predictions of the batches read before it; TimeoutError past timeout_s."""
         stream = _Stream(self, max_in_flight)
-        reader = threading.Thread(target=stream.read, args=(batches,), name="stream-reader",
-                                  daemon=True)
-        reader.start()
+        reader = asyncio.ensure_future(stream.read(batches))
         try:
-            yield from stream.results(timeout_s)
+            async for ready in stream.results(timeout_s):
+                yield ready
         finally:
-            stream.stop()
+            reader.cancel()
+
+    async def submit_async(self, images: Sequence[ImageInput]) -> list[Future[Prediction]]:
+        """As `submit`, for an asyncio caller."""
+        if any(image.encoded for image in images):
+            # Decoding image files takes milliseconds each (PIL releases the GIL): off the loop.
+            return await asyncio.get_running_loop().run_in_executor(None, self.submit, images)
+        return self.submit(images)  # raw images: a few microseconds each
 
     def stats(self) -> BatcherStats:
         return self._batcher.stats()
@@ -173,67 +188,63 @@ class _EndOfStream:
 
 
 class _Stream:
-    """The state shared by a stream's reader thread and its consumer."""
+    """The state shared by a stream's reader task and its consumer (one event loop)."""
 
     def __init__(self, engine: DigitEngine, max_in_flight: int) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be ≥ 1, got {max_in_flight}")
         self._engine = engine
         self._max_in_flight = max_in_flight
-        self._slots = threading.Semaphore(max_in_flight)
-        self._stopped = threading.Event()
-        self._done: queue.SimpleQueue[tuple[int, Prediction] | _EndOfStream] = queue.SimpleQueue()
+        self._in_flight = 0  # images submitted and not yet yielded
+        self._freed = asyncio.Event()  # set when yielded results make room
+        self._loop = asyncio.get_running_loop()
+        self._done: asyncio.Queue[tuple[int, Prediction] | _EndOfStream] = asyncio.Queue()
 
-    def _acquire(self, count: int) -> bool:
-        for _ in range(count):
-            while not self._slots.acquire(timeout=0.1):  # re-checks `_stopped` ten times a second
-                if self._stopped.is_set():
-                    return False
-        return True
+    def _post(self, index: int, future: Future[Prediction]) -> None:
+        """Done callback, run by the batcher thread: hand the outcome to the loop."""
+        self._loop.call_soon_threadsafe(self._done.put_nowait, (index, outcome(future)))
 
-    def _put(self, index: int, future: Future[Prediction]) -> None:
-        self._done.put((index, outcome(future)))
-
-    def read(self, batches: Iterable[Sequence[ImageInput]]) -> None:
+    async def read(self, batches: AsyncIterable[Sequence[ImageInput]]) -> None:
         submitted = 0
         try:
-            for batch in batches:
+            async for batch in batches:
                 if len(batch) > self._max_in_flight:
                     raise InvalidRequestError(f"a stream message may hold at most "
                                               f"{self._max_in_flight} images, got {len(batch)}")
-                if not self._acquire(len(batch)):
-                    return
-                for offset, future in enumerate(self._engine.submit(batch)):
-                    future.add_done_callback(functools.partial(self._put, submitted + offset))
+                while self._in_flight + len(batch) > self._max_in_flight:
+                    self._freed.clear()
+                    await self._freed.wait()
+                futures = await self._engine.submit_async(batch)
+                self._in_flight += len(batch)
+                for offset, future in enumerate(futures):
+                    future.add_done_callback(functools.partial(self._post, submitted + offset))
                 submitted += len(batch)
-        except BaseException as err:  # handed to the consumer, which raises it
-            self._done.put(_EndOfStream(submitted, err))
+        except Exception as err:  # handed to the consumer, which raises it
+            self._done.put_nowait(_EndOfStream(submitted, err))
         else:
-            self._done.put(_EndOfStream(submitted, None))
+            self._done.put_nowait(_EndOfStream(submitted, None))
 
-    def results(self, timeout_s: float | None) -> Iterator[list[tuple[int, Prediction]]]:
+    async def results(self, timeout_s: float | None,
+                      ) -> AsyncIterator[list[tuple[int, Prediction]]]:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         received, end = 0, None
         while end is None or received < end.submitted:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                items = [self._done.get(timeout=remaining)]
-            except queue.Empty:
+                items = [await asyncio.wait_for(self._done.get(), remaining)]
+            except TimeoutError:
                 raise TimeoutError(f"stream results not ready in time ({received} sent)") from None
             while not self._done.empty():
-                items.append(self._done.get())
+                items.append(self._done.get_nowait())
             ready = [item for item in items if not isinstance(item, _EndOfStream)]
             end = next((item for item in items if isinstance(item, _EndOfStream)), end)
             if ready:
                 received += len(ready)
+                self._in_flight -= len(ready)
+                self._freed.set()
                 yield ready
-                for _ in ready:
-                    self._slots.release()
         if end.error is not None:
             raise end.error
-
-    def stop(self) -> None:
-        self._stopped.set()
 
 
 def wait_all(futures: Sequence[Future[Prediction]], timeout_s: float | None) -> list[Prediction]:
@@ -244,3 +255,45 @@ def wait_all(futures: Sequence[Future[Prediction]], timeout_s: float | None) -> 
             future.cancel()
         raise TimeoutError(f"{len(pending)} of {len(futures)} images were not classified in time")
     return [outcome(future) for future in futures]
+
+
+async def wait_all_async(futures: Sequence[Future[Prediction]], timeout_s: float | None) -> None:
+    """Wait until every future is done, waking the event loop once (by the last one); past
+    timeout_s, or if the caller is cancelled, cancel what is left (TimeoutError past timeout_s)."""
+    if not futures:
+        return
+    loop = asyncio.get_running_loop()
+    all_done: asyncio.Future[None] = loop.create_future()
+    pending = len(futures)
+    lock = threading.Lock()  # done callbacks run in the batcher thread (or here, if done)
+
+    def one_done(_: Future[Prediction]) -> None:
+        nonlocal pending
+        with lock:
+            pending -= 1
+            last = pending == 0
+        if last:
+            loop.call_soon_threadsafe(_resolve, all_done)
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    try:
+        await asyncio.wait_for(all_done, timeout_s)
+    except TimeoutError:
+        left = _cancel_pending(futures)
+        raise TimeoutError(f"{left} of {len(futures)} images were not classified in time") from None
+    except asyncio.CancelledError:
+        _cancel_pending(futures)
+        raise
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # not cancelled by a timeout meanwhile
+        future.set_result(None)
+
+
+def _cancel_pending(futures: Sequence[Future[Prediction]]) -> int:
+    pending = [future for future in futures if not future.done()]
+    for future in pending:
+        future.cancel()
+    return len(pending)

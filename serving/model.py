@@ -31,6 +31,10 @@ class RuntimeConfig:
     """How onnxruntime runs the model."""
 
     intra_op_threads: int = 0  # threads inside one operator; 0 = one per available CPU core
+    # Idle intra-op threads busy-wait for the next run when True (onnxruntime's default). Off for
+    # serving: on 2 cores the spinning threads take the CPU the gRPC event loop needs between
+    # runs (benchmarks/bench_serve.py; batched onnxruntime throughput is the same either way).
+    allow_spinning: bool = False
     warmup_batch_sizes: tuple[int, ...] = (1,)  # batch sizes run once at load, images
 
     def __post_init__(self) -> None:
@@ -137,6 +141,8 @@ class OnnxModel:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning",
+                                         "1" if config.allow_spinning else "0")
         try:
             session = ort.InferenceSession(
                 str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]

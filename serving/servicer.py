@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 import grpc
@@ -82,7 +83,8 @@ def to_result(index: int, image_id: str, prediction: Prediction) -> pb.Result:
 
 
 class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
-    """Each RPC converts its request, calls the engine, and converts the answer back."""
+    """Each RPC converts its request, awaits the engine, and converts the answer back (grpc.aio:
+    every RPC runs on the server's one event loop, so handlers never block)."""
 
     def __init__(self, engine: DigitEngine, limits: RequestLimits | None = None) -> None:
         self._engine = engine
@@ -98,28 +100,33 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
         return [ImageInput(image.encoded, encoded=True) if image.WhichOneof("data") == "encoded"
                 else ImageInput(image.raw, encoded=False) for image in request.images]
 
-    @contextlib.contextmanager
-    def _call(self, context: grpc.ServicerContext, method: str) -> Iterator[dict[str, int]]:
+    @contextlib.asynccontextmanager
+    async def _call(self, context: grpc.aio.ServicerContext,
+                    method: str) -> AsyncIterator[dict[str, int]]:
         """Log one line per call; turn any exception into the status of STATUS_CODES."""
         start, counts = time.perf_counter(), {"images": 0}
         code = grpc.StatusCode.OK
         try:
             yield counts
+        except asyncio.CancelledError:  # the client cancelled or its deadline passed
+            code = grpc.StatusCode.CANCELLED
+            raise
         except Exception as err:
             code, message = status_for(err)
             if code is grpc.StatusCode.INTERNAL:
                 log.exception("%s failed unexpectedly", method)
-            context.abort(code, message)
+            await context.abort(code, message)
         finally:
             log.info("%s images=%d status=%s latency_ms=%.1f peer=%s", method, counts["images"],
                      code.name, (time.perf_counter() - start) * 1000, context.peer())
 
-    def Classify(self, request: pb.ClassifyRequest,  # noqa: N802 (gRPC method name)
-                 context: grpc.ServicerContext) -> pb.ClassifyResponse:
-        with self._call(context, "Classify") as counts:
+    async def Classify(self, request: pb.ClassifyRequest,  # noqa: N802 (gRPC method name)
+                       context: grpc.aio.ServicerContext) -> pb.ClassifyResponse:
+        async with self._call(context, "Classify") as counts:
             counts["images"] = len(request.images)
             log.debug("Classify received %d images", len(request.images))
-            predictions = self._engine.classify(self._inputs(request), context.time_remaining())
+            predictions = await self._engine.classify_async(self._inputs(request),
+                                                            context.time_remaining())
             meta = self._engine.metadata
             return pb.ClassifyResponse(
                 results=[to_result(i, image.id, p)
@@ -127,27 +134,29 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
                                                             strict=True))],
                 model_name=meta.name, model_version=meta.version)
 
-    def ClassifyStream(self, request_iterator: Iterable[pb.ClassifyRequest],  # noqa: N802
-                       context: grpc.ServicerContext) -> Iterator[pb.ClassifyStreamResponse]:
-        ids: list[str] = []  # appended by the reader thread before the results can exist
+    async def ClassifyStream(self,  # noqa: N802 (gRPC method name)
+                             request_iterator: AsyncIterable[pb.ClassifyRequest],
+                             context: grpc.aio.ServicerContext,
+                             ) -> AsyncIterator[pb.ClassifyStreamResponse]:
+        ids: list[str] = []  # appended by the reader task before the results can exist
 
-        def batches() -> Iterator[list[ImageInput]]:
-            for request in request_iterator:
+        async def batches() -> AsyncIterator[list[ImageInput]]:
+            async for request in request_iterator:
                 inputs = self._inputs(request)
                 ids.extend(image.id for image in request.images)
                 yield inputs
 
-        with self._call(context, "ClassifyStream") as counts:
-            for ready in self._engine.classify_stream(
+        async with self._call(context, "ClassifyStream") as counts:
+            async for ready in self._engine.classify_stream(
                 batches(), self._limits.max_images_per_request, context.time_remaining()
             ):
                 counts["images"] += len(ready)
                 yield pb.ClassifyStreamResponse(
                     results=[to_result(index, ids[index], p) for index, p in ready])
 
-    def GetModelInfo(self, request: pb.GetModelInfoRequest,  # noqa: N802
-                     context: grpc.ServicerContext) -> pb.GetModelInfoResponse:
-        with self._call(context, "GetModelInfo"):
+    async def GetModelInfo(self, request: pb.GetModelInfoRequest,  # noqa: N802
+                           context: grpc.aio.ServicerContext) -> pb.GetModelInfoResponse:
+        async with self._call(context, "GetModelInfo"):
             meta, config = self._engine.metadata, self._engine.config
             return pb.GetModelInfoResponse(
                 name=meta.name, version=meta.version, test_accuracy=meta.test_accuracy,

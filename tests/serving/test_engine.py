@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -73,19 +75,45 @@ def test_overload_is_raised_for_the_whole_request(fake_model: Path) -> None:
         engine.close()
 
 
+async def _collect(engine: DigitEngine, batches: AsyncIterator[list[ImageInput]],
+                   max_in_flight: int, seen: list[int]) -> None:
+    async for ready in engine.classify_stream(batches, max_in_flight, timeout_s=10):
+        seen.extend(index for index, _ in ready)
+
+
 def test_stream_answers_every_image_then_raises_a_bad_batch(engine: DigitEngine) -> None:
-    def batches():
+    async def batches() -> AsyncIterator[list[ImageInput]]:
         yield raw(digit_images(3))
         yield raw(digit_images(2, seed=1))
         raise InvalidRequestError("third message is bad")
 
     seen: list[int] = []
     with pytest.raises(InvalidRequestError, match="third message"):
-        for ready in engine.classify_stream(batches(), max_in_flight=4, timeout_s=10):
-            seen.extend(index for index, _ in ready)
+        asyncio.run(_collect(engine, batches(), 4, seen))
     assert sorted(seen) == [0, 1, 2, 3, 4]
 
 
+def test_stream_keeps_at_most_max_in_flight_images_unanswered(engine: DigitEngine) -> None:
+    async def batches() -> AsyncIterator[list[ImageInput]]:
+        for seed in range(5):
+            yield raw(digit_images(3, seed))
+
+    seen: list[int] = []
+    asyncio.run(_collect(engine, batches(), 4, seen))
+    assert sorted(seen) == list(range(15))
+    assert max(engine.stats().histogram) <= 4
+
+
 def test_stream_rejects_a_batch_larger_than_its_in_flight_window(engine: DigitEngine) -> None:
+    async def batches() -> AsyncIterator[list[ImageInput]]:
+        yield raw(digit_images(3))
+
     with pytest.raises(InvalidRequestError, match="at most 2 images"):
-        list(engine.classify_stream([raw(digit_images(3))], max_in_flight=2, timeout_s=10))
+        asyncio.run(_collect(engine, batches(), 2, []))
+
+
+def test_async_classify_matches_the_blocking_one(engine: DigitEngine) -> None:
+    inputs = [*raw(digit_images(3)), ImageInput(bytes(784), encoded=False),
+              ImageInput(b"not an image", encoded=True)]
+    assert asyncio.run(engine.classify_async(inputs, timeout_s=10)) == \
+        engine.classify(inputs, timeout_s=10)

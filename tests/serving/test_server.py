@@ -117,10 +117,10 @@ def test_request_limits_give_a_status_and_message(
 def test_engine_errors_map_to_status_codes(
         live_server: tuple[DigitsServer, str], stub: pb_grpc.DigitClassifierStub,
         monkeypatch: pytest.MonkeyPatch, error: Exception, code: grpc.StatusCode) -> None:
-    def fail(*args: object) -> None:
+    async def fail(*args: object) -> None:
         raise error
 
-    monkeypatch.setattr(live_server[0].engine, "classify", fail)
+    monkeypatch.setattr(live_server[0].engine, "classify_async", fail)
     with pytest.raises(grpc.RpcError) as caught:
         stub.Classify(raw_request(digit_images(1)), timeout=TIMEOUT_S)
     assert caught.value.code() == code and caught.value.details() == str(error)
@@ -129,10 +129,10 @@ def test_engine_errors_map_to_status_codes(
 def test_unexpected_errors_are_internal_with_a_generic_message_and_logged(
         live_server: tuple[DigitsServer, str], stub: pb_grpc.DigitClassifierStub,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    def fail(*args: object) -> None:
+    async def fail(*args: object) -> None:
         raise KeyError("secret internals")
 
-    monkeypatch.setattr(live_server[0].engine, "classify", fail)
+    monkeypatch.setattr(live_server[0].engine, "classify_async", fail)
     with pytest.raises(grpc.RpcError) as caught:
         stub.Classify(raw_request(digit_images(1)), timeout=TIMEOUT_S)
     assert caught.value.code() == grpc.StatusCode.INTERNAL
@@ -252,3 +252,11 @@ def test_a_port_in_use_is_a_bind_error_not_a_shared_port(
 def test_server_config_rejects_malformed_addresses(address: str) -> None:
     with pytest.raises(ValueError, match="address must be HOST:PORT"):
         ServerConfig(address=address)
+
+
+def test_stop_twice_is_harmless(fake_model: Path) -> None:
+    server, port = start_server(fake_model, BatcherConfig())
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        assert_still_serving(pb_grpc.DigitClassifierStub(channel))
+    server.stop(grace_s=0.5)
+    server.stop(grace_s=0.5)
