@@ -37,7 +37,8 @@ class EpochProgress:
         line = (f"epoch {report.epoch + 1}/{self._epochs} [{bar}] {report.step}/"
                 f"{report.steps_per_epoch} loss {report.loss:.4f} acc {report.accuracy:.2%} "
                 f"lr {report.lr:.2e} {now - self._epoch_start:5.1f}s")
-        self._stream.write(("\r" if self._interactive else "") + line)
+        # "\r" redraws the line; ESC[K erases what a longer previous line left behind.
+        self._stream.write(("\r" + line + "\x1b[K") if self._interactive else line)
         if not self._interactive:
             self._stream.write("\n")
         self._stream.flush()
