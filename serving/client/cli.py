@@ -57,32 +57,51 @@ def find_images(paths: Sequence[Path]) -> Iterator[Path]:
 
 
 def classify_files(client: DigitsClient, paths: Sequence[Path]) -> Iterator[Row]:
-    """A Row per file, chunk by chunk so that large folders are never all in memory."""
+    """A Row per file in input order, chunk by chunk so that large folders are never all in memory."""
     step = client.config.chunk_images
     for start in range(0, len(paths), step):
-        readable: list[tuple[Path, bytes]] = []
-        for path in paths[start:start + step]:
+        chunk = paths[start:start + step]
+        data: dict[int, bytes] = {}
+        unreadable: dict[int, str] = {}
+        for i, path in enumerate(chunk):
             try:
-                readable.append((path, path.read_bytes()))
+                data[i] = path.read_bytes()
             except OSError as err:
-                yield Row(str(path), error=f"cannot read file: {err.strerror}")
-        results = client.classify([data for _, data in readable]) if readable else []
-        for (path, _), result in zip(readable, results, strict=True):
-            yield Row(str(path), result)
+                unreadable[i] = f"cannot read file: {err.strerror}"
+        results = dict(zip(data, client.classify(list(data.values())), strict=True)) if data else {}
+        for i, path in enumerate(chunk):
+            yield Row(str(path), results.get(i), unreadable.get(i, ""))
 
 
-def write_row(row: Row, as_json: bool, out: TextIO) -> None:
-    if as_json:
-        out.write(json.dumps(row.as_json()) + "\n")
-        return
-    r = row.result
-    if row.failed:
-        message = row.error or (r.error if r else "")
-        out.write(f"{row.path}\terror\t-\t-\t{message}\n")
-    elif r is not None and r.status is ResultStatus.BLANK:
-        out.write(f"{row.path}\tblank\t-\t-\n")
-    elif r is not None:
-        out.write(f"{row.path}\tdigit\t{r.digit}\t{r.confidence:.3f}\n")
+class TableWriter:
+    """Aligned columns: path, status, digit, confidence (and the error of a failed image)."""
+
+    HEADER = ("path", "status", "digit", "confidence")
+
+    def __init__(self, paths: Sequence[Path], out: TextIO) -> None:
+        self._width = max([len(self.HEADER[0]), *(len(str(p)) for p in paths)])
+        self._out = out
+        self._header_written = False
+
+    def _line(self, path: str, status: str, digit: str, confidence: str, message: str = "") -> None:
+        line = f"{path:<{self._width}}  {status:<6}  {digit:>5}  {confidence:>10}"
+        self._out.write((f"{line}  {message}" if message else line) + "\n")
+
+    def write(self, row: Row) -> None:
+        if not self._header_written:  # only once a result exists: no header above an error line
+            self._line(*self.HEADER)
+            self._header_written = True
+        r = row.result
+        if row.failed:
+            self._line(row.path, "error", "-", "-", row.error or (r.error if r else ""))
+        elif r is not None and r.status is ResultStatus.BLANK:
+            self._line(row.path, "blank", "-", "-")
+        elif r is not None:
+            self._line(row.path, "digit", str(r.digit), f"{r.confidence:.3f}")
+
+
+def write_json(row: Row, out: TextIO) -> None:
+    out.write(json.dumps(row.as_json()) + "\n")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -108,15 +127,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     out, err = out or sys.stdout, err or sys.stderr
     logging.basicConfig(level=logging.WARNING, stream=err)
     paths = list(find_images(args.paths))
-    if not args.json:
-        out.write("path\tstatus\tdigit\tconfidence\n")
+    table = TableWriter(paths, out)
     failed = False
     try:
         config = ClientConfig(timeout_s=args.timeout, retries=args.retries)
         with DigitsClient(args.server, config) as client:
             for row in classify_files(client, paths):
                 failed |= row.failed
-                write_row(row, args.json, out)
+                if args.json:
+                    write_json(row, out)
+                else:
+                    table.write(row)
     except ServiceUnavailableError as error:
         err.write(f"error: {error}\n")
         return EXIT_UNREACHABLE

@@ -40,8 +40,9 @@ def test_table_lists_every_image_of_a_folder(live_server: tuple[DigitsServer, st
     code, out, err = run(["predict", "--server", live_server[1], str(images_dir)])
     lines = out.splitlines()
     assert code == EXIT_OK and err == ""
-    assert lines[0].split("\t") == ["path", "status", "digit", "confidence"]
-    rows = [line.split("\t") for line in lines[1:]]
+    assert lines[0].split() == ["path", "status", "digit", "confidence"]
+    rows = [line.split() for line in lines[1:]]
+    assert len({len(line) for line in lines}) == 1  # aligned columns (no error messages here)
     assert [Path(r[0]).name for r in rows] == ["a_one.png", "c_blank.bmp", "b_one.jpg"]
     assert [r[1] for r in rows] == ["digit", "blank", "digit"]
     assert rows[0][2].isdigit() and 0 <= float(rows[0][3]) <= 1
@@ -56,13 +57,13 @@ def test_json_lines_and_a_failed_image_give_exit_1(live_server: tuple[DigitsServ
                         str(images_dir / "a_one.png"), str(broken), str(missing)])
     records = [json.loads(line) for line in out.splitlines()]
     assert code == EXIT_IMAGE_FAILED
-    assert [r["path"] for r in records] == [str(missing), str(images_dir / "a_one.png"),
-                                            str(broken)]
-    assert records[0]["status"] == "error" and "cannot read file" in records[0]["error"]
-    assert records[1]["status"] == "digit" and set(records[1]) >= {
+    assert [r["path"] for r in records] == [str(images_dir / "a_one.png"), str(broken),
+                                            str(missing)]  # input order
+    assert records[0]["status"] == "digit" and set(records[0]) >= {
         "path", "digit", "confidence", "probabilities", "status"}
-    assert len(records[1]["probabilities"]) == 10
-    assert records[2]["status"] == "error" and "cannot decode" in records[2]["error"]
+    assert len(records[0]["probabilities"]) == 10
+    assert records[1]["status"] == "error" and "cannot decode" in records[1]["error"]
+    assert records[2]["status"] == "error" and "cannot read file" in records[2]["error"]
 
 
 def test_unreachable_server_is_one_clear_line_and_exit_3(unused_address: str,
@@ -76,3 +77,4 @@ def test_unreachable_server_is_one_clear_line_and_exit_3(unused_address: str,
                                        f"unavailable")
     assert len(completed.stderr.strip().splitlines()) == 1
     assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""  # no table header above the error
