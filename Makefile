@@ -13,7 +13,7 @@ EXPORT_DIR ?= exported
 ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
 
-.PHONY: help venv train export evaluate evaluate-onnx plots test lint bench bench-train \
+.PHONY: help venv browser train export evaluate evaluate-onnx plots test lint bench bench-train \
 	protos serve bench-serve bench-preprocess demo bench-demo clean
 
 help:  ## list the targets
@@ -42,7 +42,12 @@ evaluate-onnx: $(STAMP)  ## the same report for the exported ONNX model
 plots: $(STAMP)  ## PNG figures of the run of PRESET into plots/
 	$(PY) -m training.plots --run-dir $(RUN_DIR) --out-dir plots
 
-test: $(STAMP)  ## the whole test suite
+browser:  ## Debian's Chromium for the browser tests (installed with apt-get when run as root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq chromium; } || { echo "the browser tests need Debian's chromium:" \
+		"sudo apt-get install chromium" >&2; exit 1; }
+
+test: $(STAMP) browser  ## the whole test suite
 	$(PY) -m pytest -q
 
 lint: $(STAMP)  ## ruff over the code
