@@ -17,6 +17,7 @@ from serving.imageops import (
     label_components,
     max_filter,
     min_filter,
+    quantiles,
     rank_filter,
     stroke_width,
 )
@@ -51,7 +52,9 @@ class PreprocessConfig:
 
     box_side: int = 20  # longer side of the scaled digit, px (MNIST: 20)
     centre: float = 14.0  # centre of mass in the output, row/column index (MNIST test: 13.99/14.01)
-    work_side: int = 512  # longer side images are reduced to before analysis, px (speed)
+    work_side: int = 192  # longer side images are reduced to before analysis, px: the pipeline's
+    # cost grows with its pixels (512: 15–30 ms per image); tuning split, 300 per style: 512 →
+    # 99.18 %, 256 → 99.34 %, 192 → 99.34 %, 160 → 99.29 %
     min_work_side: int = 112  # smaller images are enlarged to this longer side first, px, so the
     # 1–2 px noise filters stay fine relative to the strokes (worst in/out similarity of 200
     # MNIST digits through prepare_array: 0.69 without, 0.78 with)
@@ -206,15 +209,18 @@ def _pil_to_gray(image: Image.Image, work_side: int) -> np.ndarray:
     if image.mode in _HIGH_BIT_MODES:
         return _resize(_array_to_unit(np.asarray(image)), factor)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "L")
-    if factor < 1:
-        # Pillow resizes RGBA premultiplied, so transparent pixels' colour does not bleed in.
-        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-        image = image.resize(size, Image.Resampling.BOX)
-    values = np.asarray(image, dtype=np.float32) / 255
     if not has_alpha:
-        return values
-    return _composite(values[..., :3] @ np.float32([0.299, 0.587, 0.114]), values[..., 3])
+        image = image.convert("L")
+        if factor < 1:
+            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+            image = image.resize(size, Image.Resampling.BOX)
+        return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+    if image.mode not in ("RGBA", "LA"):
+        image = image.convert("RGBA")  # applies a palette's or a colour key's transparency
+    # Compositing commutes with the box filter, so flatten first and resize one float channel:
+    # a premultiplied RGBA (or LA) resize cost 0.6 ms of a 1.3 ms canvas decode at 289 px.
+    values = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
+    return _resize(_composite(values[..., 0], values[..., 1]), factor)
 
 
 def _array_to_unit(array: np.ndarray) -> np.ndarray:
@@ -256,7 +262,7 @@ def _composite(luma: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         paper = 1.0 if ink < 0.5 else 0.0
     else:
         # Mostly opaque: the opaque majority is paper, and transparent areas continue it.
-        paper = float(np.median(luma[alpha >= 0.5]))
+        paper = float(quantiles(luma[alpha >= 0.5], [0.5], 0, 1)[0])
     return alpha * luma + (1 - alpha) * paper
 
 
@@ -284,8 +290,9 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     ink = 1 - gray if inverted else gray
     ink = ink - _paper_level(ink, config.background_window)
     smooth = blur(ink)
-    paper = float(np.median(smooth))
-    noise = 1.4826 * float(np.median(np.abs(smooth - paper))) + 1e-3  # robust std; floor: 8-bit
+    paper = float(quantiles(smooth, [0.5], -1, 1)[0])
+    # Robust std (median absolute deviation); floor: 8-bit quantisation.
+    noise = 1.4826 * float(quantiles(np.abs(smooth - paper), [0.5], 0, 1)[0]) + 1e-3
     ink, smooth = ink - paper, smooth - paper
     peak = float(smooth.max())
     if peak < max(config.min_contrast, config.min_snr * noise):
@@ -294,9 +301,9 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
                              config)
     if strokes is None:
         return BLANK
-    rows, cols = np.nonzero(strokes)
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    level = float(np.percentile(ink[strokes], 75))
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    level = float(quantiles(ink[strokes], [0.75], -1, 1)[0])
     floor = max(2 * noise, 0.15 * level)
     # Antialiased stroke edges lie below the mask threshold: keep ink within 2 px of a stroke.
     near = max_filter(strokes, 5)
@@ -312,7 +319,7 @@ def _ink_is_dark(gray: np.ndarray) -> bool:
 
     Coarse-block lighting estimates failed on thick strokes, whose blocks hold more ink than paper.
     """
-    low, paper, high = np.percentile(blur(gray), [0.2, 50, 99.8])
+    low, paper, high = quantiles(blur(gray), [0.002, 0.5, 0.998], 0, 1)
     return paper - low > high - paper
 
 
@@ -330,8 +337,8 @@ def _paper_level(ink: np.ndarray, window: float) -> np.ndarray:
     # with replicated edges the paper was underestimated by slope × half a window there, which
     # made a blank 0.55–0.95 ramp photo show "ink" along its bright side.
     padded = np.pad(coarse, 2 * half, mode="reflect", reflect_type="odd")
-    opened = rank_filter(rank_filter(padded, 2 * half + 1, np.min, pad=False),
-                          2 * half + 1, np.max, pad=False)
+    opened = rank_filter(rank_filter(padded, 2 * half + 1, np.minimum, pad=False),
+                          2 * half + 1, np.maximum, pad=False)
     return np.asarray(Image.fromarray(opened.astype(np.float32)).resize(
         (width, height), Image.Resampling.BILINEAR))
 
@@ -365,7 +372,9 @@ def _digit_strokes(mask: np.ndarray, config: PreprocessConfig) -> np.ndarray | N
                 top, bottom = min(top, t), max(bottom, b)
                 left, right = min(left, lf), max(right, rt)
                 changed = True
-    return mask & np.isin(labels, list(kept))
+    keep = np.zeros(count + 1, bool)
+    keep[list(kept)] = True
+    return mask & keep[labels]
 
 
 # --- scaling and centring -------------------------------------------------------------------

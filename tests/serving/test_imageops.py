@@ -1,8 +1,17 @@
-"""Numpy image operations: 8-connected components, their boxes, stroke width and rank filters."""
+"""Numpy image operations: components, boxes, stroke width, rank filters, blur and quantiles."""
 
 import numpy as np
+import pytest
 
-from serving.imageops import component_boxes, label_components, max_filter, min_filter, stroke_width
+from serving.imageops import (
+    blur,
+    component_boxes,
+    label_components,
+    max_filter,
+    min_filter,
+    quantiles,
+    stroke_width,
+)
 
 
 def test_diagonal_pixels_are_one_component_and_separate_blobs_are_two():
@@ -42,3 +51,27 @@ def test_max_then_min_filter_closes_a_one_pixel_gap():
     row = np.array([[1, 1, 0, 1, 1]], dtype=np.float32).repeat(5, axis=0)
     closed = min_filter(max_filter(row, 3), 3)
     assert closed[2].tolist() == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("size", [3, 5, 7, 9, 11, 15, 17, 33])  # odd: centred windows
+def test_rank_filters_match_a_brute_force_window(size):
+    values = np.random.default_rng(size).random((37, 45)).astype(np.float32)
+    padded = np.pad(values, size // 2, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))[:37, :45]
+    assert np.array_equal(max_filter(values, size), windows.max(axis=(2, 3)))
+    assert np.array_equal(min_filter(values, size), windows.min(axis=(2, 3)))
+
+
+def test_blur_is_the_binomial_kernel_and_keeps_flat_areas():
+    impulse = np.zeros((9, 9), np.float32)
+    impulse[4, 4] = 1
+    row = np.float32([1, 4, 6, 4, 1]) / 16
+    assert np.allclose(blur(impulse)[2:7, 2:7], np.outer(row, row))
+    assert np.allclose(blur(np.full((6, 7), 0.3, np.float32)), 0.3)
+
+
+def test_quantiles_match_percentile_within_a_bin():
+    values = np.random.default_rng(0).normal(0.1, 0.2, (120, 90)).astype(np.float32)
+    fractions = [0.002, 0.25, 0.5, 0.75, 0.998]
+    expected = np.percentile(values, [100 * f for f in fractions])
+    assert np.allclose(quantiles(values, fractions, -1, 1), expected, atol=2 / 4096)

@@ -183,6 +183,17 @@ def test_transparent_canvas_drawing(mnist_test, under):
     assert similarity(prepared.pixels, images[ZERO_INDEX]) > 0.85
 
 
+def test_opaque_page_with_transparent_margin_matches_the_plain_page(mnist_test):
+    images, _ = mnist_test
+    page = np.asarray(on_paper(images[ZERO_INDEX], side=400, digit_side=200))
+    rgba = np.zeros((400, 400, 4), np.uint8)  # margin: transparent black, continues the paper
+    rgba[..., :3] = page[..., None]
+    rgba[40:360, 40:360, 3] = 255
+    prepared = prepare_encoded(encode(Image.fromarray(rgba, "RGBA")))
+    plain = prepare_encoded(encode(Image.fromarray(page)))
+    assert prepared.inverted and similarity(prepared.pixels, plain.pixels) > 0.95
+
+
 @pytest.mark.parametrize(("fmt", "options"), [
     ("JPEG", {"quality": 50}), ("GIF", {}), ("WEBP", {"quality": 80}), ("BMP", {}), ("TIFF", {}),
 ])
