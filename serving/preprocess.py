@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import math
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from serving.errors import ImageTooLargeError, InvalidImageError
+from serving.decode import (
+    DECODE_ERRORS,
+    DEFAULT_LIMITS,
+    FORMATS_TEXT,
+    ImageLimits,
+    array_to_unit,
+    composite,
+    open_image,
+    pil_to_gray,
+    resize,
+)
+from serving.errors import InvalidImageError
 from serving.imageops import (
     blur,
     component_boxes,
@@ -24,28 +33,6 @@ from serving.imageops import (
 
 MNIST_SIDE = 28  # side of an MNIST image, px
 RAW_BYTES = MNIST_SIDE * MNIST_SIDE  # bytes of one raw MNIST-convention image
-# Pillow parsers we accept; its JPEG parser also opens phone-camera MPO files (format "MPO").
-ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
-_FORMATS_TEXT = "PNG, JPEG, BMP, GIF, WebP or TIFF"
-# What Pillow raises on truncated or malformed files (SyntaxError and struct.error included).
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
-_HIGH_BIT_MODES = ("I", "F", "I;16", "I;16B", "I;16L", "I;16N")
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """Bounds on one encoded image, checked before its pixel data is decoded."""
-
-    max_encoded_bytes: int = 10 * 1024 * 1024  # bytes of one encoded image
-    max_pixels: int = 40_000_000  # decoded width × height from the header (decompression bombs)
-
-    def __post_init__(self) -> None:
-        if self.max_encoded_bytes <= 0:
-            raise ValueError(f"max_encoded_bytes must be positive, got {self.max_encoded_bytes}")
-        if self.max_pixels <= 0:
-            raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
-
-
 @dataclass(frozen=True)
 class PreprocessConfig:
     """How the digit is found and normalised; the geometry follows how MNIST itself was made."""
@@ -138,13 +125,13 @@ def prepare_raw(pixels: bytes, config: PreprocessConfig = DEFAULT_CONFIG) -> Pre
 
 
 def prepare_encoded(
-    data: bytes, limits: ImageLimits = ImageLimits(), config: PreprocessConfig = DEFAULT_CONFIG
+    data: bytes, limits: ImageLimits = DEFAULT_LIMITS, config: PreprocessConfig = DEFAULT_CONFIG
 ) -> PreparedImage:
     """Decode one PNG/JPEG/BMP/GIF/WebP/TIFF file and prepare its digit.
 
     Raises InvalidImageError for empty or undecodable data, ImageTooLargeError beyond `limits`.
     """
-    image = _open(data, limits)
+    image = open_image(data, limits)
     original_side = max(image.size)
     try:
         if image.format in ("JPEG", "MPO"):
@@ -154,9 +141,9 @@ def prepare_encoded(
                 size = (math.ceil(image.width * factor), math.ceil(image.height * factor))
                 image.draft("L", size)
         image = ImageOps.exif_transpose(image)
-        gray = _pil_to_gray(image, config.work_side)
-    except _DECODE_ERRORS as err:
-        raise InvalidImageError(f"the image file is damaged or truncated ({_FORMATS_TEXT} "
+        gray = pil_to_gray(image, config.work_side)
+    except DECODE_ERRORS as err:
+        raise InvalidImageError(f"the image file is damaged or truncated ({FORMATS_TEXT} "
                                 f"expected): {type(err).__name__}") from err
     return _prepare_gray(gray, original_side / max(gray.shape), config)
 
@@ -166,113 +153,16 @@ def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) 
 
     uint8 and other integers are 0–255, uint16 is 0–65535, floats are 0–1, bool is 0/1.
     """
-    values = _array_to_unit(np.asarray(image))
+    values = array_to_unit(np.asarray(image))
     if values.ndim == 3:
         channels = values.shape[2]
         luma = values[..., 0] if channels <= 2 else values[..., :3] @ np.float32([.299, .587, .114])
-        gray = _composite(luma, values[..., -1]) if channels in (2, 4) else luma
+        gray = composite(luma, values[..., -1]) if channels in (2, 4) else luma
     else:
         gray = values
     original_side = max(gray.shape)
-    gray = _resize(gray, config.work_side / original_side)
+    gray = resize(gray, config.work_side / original_side)
     return _prepare_gray(gray, original_side / max(gray.shape), config)
-
-
-# --- decoding -------------------------------------------------------------------------------
-
-
-def _open(data: bytes, limits: ImageLimits) -> Image.Image:
-    """Parse the header only, enforcing the byte and pixel limits before any pixel is decoded."""
-    if not data:
-        raise InvalidImageError(f"the image is empty (0 bytes); send a {_FORMATS_TEXT} file")
-    if len(data) > limits.max_encoded_bytes:
-        raise ImageTooLargeError(f"the image file has {len(data)} bytes; the limit is "
-                                 f"{limits.max_encoded_bytes} bytes")
-    try:
-        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-    except Image.DecompressionBombError as err:
-        raise ImageTooLargeError(f"the image header claims more than {limits.max_pixels} "
-                                 f"pixels; the limit is {limits.max_pixels}") from err
-    except _DECODE_ERRORS as err:
-        raise InvalidImageError(f"cannot decode the image: not a {_FORMATS_TEXT} file, or a "
-                                f"damaged one ({len(data)} bytes)") from err
-    width, height = image.size
-    if width * height > limits.max_pixels:
-        raise ImageTooLargeError(f"the image is {width}×{height} = {width * height} pixels; the "
-                                 f"limit is {limits.max_pixels} (downscale it before sending)")
-    return image
-
-
-def _pil_to_gray(image: Image.Image, work_side: int) -> np.ndarray:
-    """Pixels of a Pillow image as float32 gray in [0, 1], transparency composited on paper."""
-    factor = work_side / max(image.size)
-    if image.mode in _HIGH_BIT_MODES:
-        return _resize(_array_to_unit(np.asarray(image)), factor)
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    if not has_alpha:
-        image = image.convert("L")
-        if factor < 1:
-            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            image = image.resize(size, Image.Resampling.BOX)
-        return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
-    if image.mode not in ("RGBA", "LA"):
-        image = image.convert("RGBA")  # applies a palette's or a colour key's transparency
-    # Compositing commutes with the box filter, so flatten first and resize one float channel:
-    # a premultiplied RGBA (or LA) resize cost 0.6 ms of a 1.3 ms canvas decode at 289 px.
-    values = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
-    return _resize(_composite(values[..., 0], values[..., 1]), factor)
-
-
-def _array_to_unit(array: np.ndarray) -> np.ndarray:
-    """Any supported array as float32 in [0, 1] with the scale its dtype implies."""
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[..., 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (2, 3, 4))):
-        raise InvalidImageError(f"image array must be [H, W] or [H, W, 1–4], got {array.shape}")
-    if array.size == 0:
-        raise InvalidImageError(f"image array is empty, shape {array.shape}")
-    if array.dtype == np.bool_:
-        return array.astype(np.float32)
-    if array.dtype == np.uint16:
-        return array.astype(np.float32) / 65535
-    if np.issubdtype(array.dtype, np.integer):
-        if array.min() < 0 or array.max() > 255:
-            raise InvalidImageError(f"integer image values must be in [0, 255], got "
-                                    f"[{array.min()}, {array.max()}]")
-        return array.astype(np.float32) / 255
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
-            raise InvalidImageError("float image values must be finite and in [0, 1]; divide "
-                                    "0–255 data by 255")
-        return array.astype(np.float32)
-    raise InvalidImageError(f"unsupported image array dtype {array.dtype}")
-
-
-def _composite(luma: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Flatten transparency onto the paper colour, so strokes on alpha = 0 show as ink."""
-    coverage = float(alpha.mean())
-    if coverage >= 1:
-        return luma
-    if coverage <= 0:
-        return np.zeros_like(luma)
-    if coverage < 0.5:
-        # Mostly transparent: the opaque part is the drawing, whatever colour the transparent
-        # pixels carry (canvas exports store them as black); paper is the opposite of its ink.
-        ink = float((luma * alpha).sum() / alpha.sum())
-        paper = 1.0 if ink < 0.5 else 0.0
-    else:
-        # Mostly opaque: the opaque majority is paper, and transparent areas continue it.
-        paper = float(quantiles(luma[alpha >= 0.5], [0.5], 0, 1)[0])
-    return alpha * luma + (1 - alpha) * paper
-
-
-def _resize(values: np.ndarray, factor: float, resample: int = Image.Resampling.BOX) -> np.ndarray:
-    """Scale a float [H, W] array by `factor` (only ever down when factor >= 1 is passed)."""
-    if factor >= 1:
-        return values
-    height, width = values.shape
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return np.asarray(Image.fromarray(values.astype(np.float32)).resize(size, resample))
 
 
 # --- finding the ink ------------------------------------------------------------------------
@@ -331,7 +221,7 @@ def _paper_level(ink: np.ndarray, window: float) -> np.ndarray:
     """
     height, width = ink.shape
     factor = min(1.0, 64 / min(height, width))
-    coarse = _resize(ink, factor)
+    coarse = resize(ink, factor)
     half = max(1, round(window * min(coarse.shape) / 2))
     # Extending the image linearly (odd reflection) keeps a lighting ramp exact up to the edges;
     # with replicated edges the paper was underestimated by slope × half a window there, which
