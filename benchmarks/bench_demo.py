@@ -17,26 +17,20 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.loopback import free_address
 from demo.app import create_web_server, serve_in_thread
 from demo.config import DemoConfig
 from demo.launcher import ensure_service
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "bench_demo.json"
-GOAL_MS = 100.0  # stroke end → prediction shown, p50
-
-
-def free_target() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
+GOAL_MS = 100.0  # stroke end → prediction shown, judged at p95
 
 
 def measure(url: str, digits: list[np.ndarray], rounds: int) -> list[float]:
@@ -75,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.data_dir or Path(os.environ.get("MNIST_DIR") or REPO.parent / "shared/data/mnist")
     mnist = load_mnist(MnistSource.from_env(folder))
     digits = [mnist.test_images[int(np.nonzero(mnist.test_labels == d)[0][0])] for d in range(10)]
-    service = ensure_service(args.target or free_target())
+    service = ensure_service(args.target or free_address())
     web = create_web_server(DemoConfig(web_address="127.0.0.1:0", target=service.target))
     serve_in_thread(web)
     started = time.monotonic()

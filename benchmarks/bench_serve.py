@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -55,6 +54,7 @@ import numpy as np
 import onnxruntime as ort
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from benchmarks.loopback import free_port
 from serving.generated.digits.v1 import digits_pb2 as pb
 from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
 from serving.model import DEFAULT_MODEL_PATH, REPO_ROOT, OnnxModel, RuntimeConfig
@@ -111,12 +111,6 @@ def raw_throughput(model: OnnxModel, images: np.ndarray, batch: int, seconds: fl
         model.predict(batches[done % len(batches)])
         done += 1
     return done * batch / (time.perf_counter() - start)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

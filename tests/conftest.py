@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,11 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist(mnist_dir: Path) -> MnistArrays:
     return load_mnist(MnistSource(local_dir=mnist_dir))
+
+
+@pytest.fixture()
+def unused_address() -> Iterator[str]:
+    """A loopback HOST:PORT where connections are refused: bound by us, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{sock.getsockname()[1]}"

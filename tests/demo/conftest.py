@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,11 +35,3 @@ def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("DEMO_SHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture()
-def unused_address() -> Iterator[str]:
-    """A loopback HOST:PORT where connections are refused: bound by us, never listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield f"127.0.0.1:{sock.getsockname()[1]}"

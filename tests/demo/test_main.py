@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
 
+from benchmarks.loopback import free_address
 from demo.launcher import ensure_service, service_answers
 from serving.model import REPO_ROOT
-
-
-def free_address() -> str:
-    """A loopback HOST:PORT free a moment ago (the demo's service must be able to bind it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_demo_starts_the_service_serves_the_page_and_stops_both() -> None:

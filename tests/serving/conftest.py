@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +37,3 @@ def channel(live_server: tuple[DigitsServer, str]) -> Iterator[grpc.Channel]:
 @pytest.fixture()
 def stub(channel: grpc.Channel) -> pb_grpc.DigitClassifierStub:
     return pb_grpc.DigitClassifierStub(channel)
-
-
-@pytest.fixture()
-def unused_address() -> Iterator[str]:
-    """A loopback HOST:PORT where connections are refused: bound by us, never listening."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield f"127.0.0.1:{sock.getsockname()[1]}"

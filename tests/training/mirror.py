@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks.loopback import free_address
+
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     def __init__(self, *args, requests: Counter, **kwargs):
@@ -42,9 +44,4 @@ def serve_folder(folder: Path) -> Iterator[tuple[str, Counter]]:
 
 def closed_port_url() -> str:
     """A loopback URL where nothing listens (the port was bound, then released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    return f"http://{free_address()}/"
