@@ -20,7 +20,7 @@ from benchmarks import classic_reference
 from training.config import preset
 from training.dataset import LabelledImages, split_mnist
 from training.loop import evaluate, fit, load_model
-from training.mnist import MnistSource, load_mnist
+from training.mnist import MnistSource, add_data_dir_argument, load_mnist
 from training.provenance import environment
 
 TARGET = 0.99  # test accuracy both recipes must reach
@@ -42,7 +42,7 @@ def time_ours(arrays) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_train", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     arrays = load_mnist(MnistSource.from_env(args.data_dir))
     env = environment()

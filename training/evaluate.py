@@ -10,10 +10,9 @@ import numpy as np
 
 from training.checkpoint import CheckpointError
 from training.dataset import LabelledImages
-from training.download import DownloadError
 from training.loop import evaluate, load_model
 from training.metrics import ClassificationReport, classification_report, format_report
-from training.mnist import MnistSource, MnistUnavailableError, load_mnist
+from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 from training.onnx_model import onnx_probabilities
 
 
@@ -36,15 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="a training checkpoint (best.pt)")
     source.add_argument("--onnx", type=Path, help="an exported ONNX model")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="local MNIST folder (default: $MNIST_DIR, else download)")
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     model_path = args.checkpoint or args.onnx
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
         test = LabelledImages.from_numpy(arrays.test_images, arrays.test_labels)
         report = evaluate_file(model_path, test)
-    except (CheckpointError, MnistUnavailableError, DownloadError) as err:
+    except (CheckpointError, MnistUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(format_report(report, f"{model_path} on the 10,000 MNIST test images"))

@@ -18,9 +18,8 @@ from training.calibration import Calibration, fit_temperature
 from training.checkpoint import CheckpointError, load_checkpoint
 from training.config import TrainConfig
 from training.dataset import LabelledImages, Splits, split_mnist
-from training.download import DownloadError
 from training.loop import evaluate, load_model
-from training.mnist import MnistSource, MnistUnavailableError, load_mnist
+from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 from training.model import multiply_adds, parameter_count
 from training.onnx_model import (
     INPUT_NAME,
@@ -131,15 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export", description=__doc__)
     parser.add_argument("--checkpoint", type=Path, default=Path("runs/default/best.pt"))
     parser.add_argument("--out-dir", type=Path, default=Path("exported"))
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="local MNIST folder (default: $MNIST_DIR, else download)")
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
         config = TrainConfig.from_dict(load_checkpoint(args.checkpoint)["config"])
         splits = split_mnist(arrays, config.val_size, config.seed, config.train_limit)
         metadata = export_checkpoint(args.checkpoint, args.out_dir, splits)
-    except (CheckpointError, MnistUnavailableError, DownloadError) as err:
+    except (CheckpointError, MnistUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ExportVerificationError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.download import DEFAULT_MIRRORS, fetch_verified
+from training.download import DEFAULT_MIRRORS, DownloadError, fetch_verified
 from training.idx import parse_idx, read_idx_bytes
 
 # SHA-256 of each file's *decompressed* content, as published for the official MNIST files.
@@ -28,6 +29,13 @@ DEFAULT_CACHE_DIR = Path("data") / "mnist"  # relative to the working directory
 
 class MnistUnavailableError(RuntimeError):
     """MNIST could be neither found locally nor downloaded; the message says what to do."""
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--data-dir` flag every command that reads MNIST takes; use with MnistSource.from_env."""
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"local folder with the four MNIST IDX files, no download "
+                        f"(default: ${ENV_MNIST_DIR}, else download into {DEFAULT_CACHE_DIR})")
 
 
 @dataclass(frozen=True)
@@ -96,14 +104,17 @@ def load_mnist(source: MnistSource) -> MnistArrays:
             )
         paths = {stem: _find_local(source.local_dir, stem) for stem in MNIST_SHA256}
     else:
-        paths = {
-            stem: fetch_verified(
-                f"{stem}.gz", source.cache_dir, source.mirrors, sha256, source.timeout_s,
-                hint=f"set ${ENV_MNIST_DIR} (or --data-dir) to a folder holding the four "
-                f"MNIST IDX files to work offline",
-            )
-            for stem, sha256 in MNIST_SHA256.items()
-        }
+        try:
+            paths = {
+                stem: fetch_verified(
+                    f"{stem}.gz", source.cache_dir, source.mirrors, sha256, source.timeout_s,
+                    hint=f"set ${ENV_MNIST_DIR} (or --data-dir) to a folder holding the four "
+                    f"MNIST IDX files to work offline",
+                )
+                for stem, sha256 in MNIST_SHA256.items()
+            }
+        except DownloadError as err:
+            raise MnistUnavailableError(str(err)) from err
     arrays = {stem: _load_verified(path, stem) for stem, path in paths.items()}
     _check_shapes(arrays)
     return MnistArrays(

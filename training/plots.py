@@ -16,10 +16,9 @@ import numpy as np
 
 from training.checkpoint import CheckpointError
 from training.dataset import LabelledImages
-from training.download import DownloadError
 from training.evaluate import predict
 from training.metrics import classification_report
-from training.mnist import MnistSource, MnistUnavailableError, load_mnist
+from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 
 SAMPLE_GRID = (6, 10)  # rows, columns of the sample-predictions figure
 MISCLASSIFIED_COLUMNS = 12
@@ -110,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None,
                         help="model to score (default: RUN_DIR/best.pt; an .onnx file works too)")
     parser.add_argument("--out-dir", type=Path, default=Path("plots"))
-    parser.add_argument("--data-dir", type=Path, default=None)
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
         test = LabelledImages.from_numpy(arrays.test_images, arrays.test_labels)
         paths = write_plots(args.run_dir, args.model or args.run_dir / "best.pt", test, args.out_dir)
-    except (CheckpointError, MnistUnavailableError, DownloadError, FileNotFoundError) as err:
+    except (CheckpointError, MnistUnavailableError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print("wrote " + ", ".join(str(p) for p in paths))

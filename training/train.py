@@ -13,9 +13,8 @@ from pathlib import Path
 from training.checkpoint import save_json_atomic
 from training.config import PRESETS, TrainConfig, preset
 from training.dataset import split_mnist
-from training.download import DownloadError
 from training.loop import FitResult, evaluate, fit, load_model
-from training.mnist import ENV_MNIST_DIR, MnistSource, MnistUnavailableError, load_mnist
+from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 from training.model import multiply_adds, parameter_count
 from training.progress import EpochProgress
 from training.provenance import environment, git_sha, utc_now
@@ -28,9 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"),
                         help="runs are kept in RUNS_DIR/<preset name> (default: runs)")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"local folder with the four MNIST IDX files, no download "
-                        f"(default: ${ENV_MNIST_DIR}, else download into data/mnist)")
+    add_data_dir_argument(parser)
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in the run directory exactly")
     parser.add_argument("--restart", action="store_true",
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_run_dir(run_dir, args.resume, args.restart)
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
-    except (MnistUnavailableError, DownloadError, OSError) as err:
+    except (MnistUnavailableError, OSError) as err:
         print(f"error: MNIST is not available: {err}", file=sys.stderr)
         return 2
     splits = split_mnist(arrays, config.val_size, config.seed, config.train_limit)
