@@ -45,7 +45,7 @@ def generate(
 # --- strokes --------------------------------------------------------------------------------
 
 
-def _coverage(
+def stroke_coverage(
     digit: np.ndarray, frame: int, threshold: float, grow: float = 0.0, pen: float = 0.0,
 ) -> np.ndarray:
     """Ink coverage in [0, 1] of the 28×28 digit drawn as pen strokes over a frame² px square.
@@ -97,24 +97,24 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
             return image[1:-1, 1:-1].astype(bool)
 
 
-def _place(canvas_shape: tuple[int, int], coverage: np.ndarray, top: int, left: int) -> np.ndarray:
+def place(canvas_shape: tuple[int, int], coverage: np.ndarray, top: int, left: int) -> np.ndarray:
     """The coverage pasted into an all-zero canvas of canvas_shape at (top, left)."""
     out = np.zeros(canvas_shape, np.float32)
     out[top: top + coverage.shape[0], left: left + coverage.shape[1]] = coverage
     return out
 
 
-def _random_spot(rng: Rng, canvas: tuple[int, int], frame: int) -> tuple[int, int]:
+def random_spot(rng: Rng, canvas: tuple[int, int], frame: int) -> tuple[int, int]:
     return int(rng.integers(0, canvas[0] - frame + 1)), int(rng.integers(0, canvas[1] - frame + 1))
 
 
-def _smooth_field(rng: Rng, shape: tuple[int, int], cells: int, amplitude: float) -> np.ndarray:
+def smooth_field(rng: Rng, shape: tuple[int, int], cells: int, amplitude: float) -> np.ndarray:
     """Low-frequency noise (blotches, smudges): a random cells-wide grid upsampled bicubically."""
     grid = rng.normal(0, amplitude, (cells, cells)).astype(np.float32)
     return np.asarray(Image.fromarray(grid).resize((shape[1], shape[0]), Image.Resampling.BICUBIC))
 
 
-def _lighting(rng: Rng, shape: tuple[int, int], gradient: float, vignette: float) -> np.ndarray:
+def lighting(rng: Rng, shape: tuple[int, int], gradient: float, vignette: float) -> np.ndarray:
     """Multiplicative light: a linear falloff in a random direction times a radial vignette."""
     height, width = shape
     ys = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
@@ -126,17 +126,17 @@ def _lighting(rng: Rng, shape: tuple[int, int], gradient: float, vignette: float
     return (1 - gradient * ramp) * (1 - vignette * np.clip(radius2, 0, 1))
 
 
-def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
-def _to_rgb_image(rgb: np.ndarray) -> Image.Image:
+def to_rgb_image(rgb: np.ndarray) -> Image.Image:
     return Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
 
 
-def _ink_on_paper(paper: np.ndarray, ink: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+def ink_on_paper(paper: np.ndarray, ink: np.ndarray, coverage: np.ndarray) -> np.ndarray:
     """RGB [H, W, 3]: paper colour (3,) with ink colour (3,) laid on where coverage > 0."""
     cover = coverage[..., None]
     return paper[None, None, :] * (1 - cover) + ink[None, None, :] * cover
@@ -148,16 +148,16 @@ def _ink_on_paper(paper: np.ndarray, ink: np.ndarray, coverage: np.ndarray) -> n
 def _photo(digit: np.ndarray, rng: Rng, shape: tuple[int, int]) -> bytes:
     """Pen on off-white paper: uneven light, paper grain, slight blur, JPEG quality 40–85."""
     frame = int(rng.uniform(0.35, 0.8) * min(shape))
-    cover = _coverage(digit, frame, rng.uniform(0.35, 0.6)) * rng.uniform(0.75, 1.0)
-    cover = _place(shape, cover, *_random_spot(rng, shape, frame))
+    cover = stroke_coverage(digit, frame, rng.uniform(0.35, 0.6)) * rng.uniform(0.75, 1.0)
+    cover = place(shape, cover, *random_spot(rng, shape, frame))
     paper = rng.uniform(0.7, 0.95) + rng.uniform(-0.04, 0.04, 3)
     ink = np.array([rng.uniform(0.05, 0.25), rng.uniform(0.05, 0.25), rng.uniform(0.05, 0.45)])
-    rgb = _ink_on_paper(paper, ink, cover)
-    light = _lighting(rng, shape, rng.uniform(0.1, 0.45), rng.uniform(0.0, 0.35))
-    grain = _smooth_field(rng, shape, 12, 0.02) + rng.normal(0, rng.uniform(0.005, 0.03), shape)
+    rgb = ink_on_paper(paper, ink, cover)
+    light = lighting(rng, shape, rng.uniform(0.1, 0.45), rng.uniform(0.0, 0.35))
+    grain = smooth_field(rng, shape, 12, 0.02) + rng.normal(0, rng.uniform(0.005, 0.03), shape)
     rgb = rgb * light[..., None] + grain[..., None].astype(np.float32)
-    image = _to_rgb_image(rgb).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
-    return _encode(image, "JPEG", quality=int(rng.integers(40, 86)))
+    image = to_rgb_image(rgb).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
+    return encode(image, "JPEG", quality=int(rng.integers(40, 86)))
 
 
 def paper_photo(digit: np.ndarray, rng: Rng) -> bytes:
@@ -176,14 +176,14 @@ def phone_photo(digit: np.ndarray, rng: Rng) -> bytes:
 def canvas_rgba(digit: np.ndarray, rng: Rng) -> bytes:
     """(b) A browser-canvas drawing: thick brush strokes on alpha = 0, exported as RGBA PNG."""
     frame = int(rng.integers(200, 401))
-    alpha = _coverage(digit, frame, rng.uniform(0.35, 0.5), grow=rng.uniform(0.2, 0.7))
+    alpha = stroke_coverage(digit, frame, rng.uniform(0.35, 0.5), grow=rng.uniform(0.2, 0.7))
     # Canvas exports store transparent pixels as black (0, 0, 0, 0); some tools use white.
     background = 255 if rng.random() < 0.3 else 0
     colour = rng.integers(0, 90, 3) if rng.random() < 0.8 else rng.integers(0, 256, 3)
     rgba = np.empty((frame, frame, 4), np.uint8)
     rgba[..., :3] = np.where(alpha[..., None] > 0, colour, background)
     rgba[..., 3] = np.round(alpha * 255)
-    return _encode(Image.fromarray(rgba, "RGBA"), "PNG")
+    return encode(Image.fromarray(rgba, "RGBA"), "PNG")
 
 
 def small_offcentre(digit: np.ndarray, rng: Rng) -> bytes:
@@ -194,14 +194,14 @@ def small_offcentre(digit: np.ndarray, rng: Rng) -> bytes:
         rng.integers(5, 40))
     left = int(rng.integers(5, 60)) if rng.random() < 0.5 else shape[1] - frame - int(
         rng.integers(5, 60))
-    gray = 1 - _place(shape, _coverage(digit, frame, 0.5), top, left) * rng.uniform(0.7, 1.0)
+    gray = 1 - place(shape, stroke_coverage(digit, frame, 0.5), top, left) * rng.uniform(0.7, 1.0)
     for _ in range(int(rng.integers(0, 4))):
         y, x = int(rng.integers(0, shape[0] - 2)), int(rng.integers(0, shape[1] - 2))
         size = int(rng.integers(1, 3))
         gray[y: y + size, x: x + size] = rng.uniform(0.2, 0.6)
     image = Image.fromarray(np.round(gray * 255).astype(np.uint8))
     fmt = ("PNG", "GIF", "BMP")[int(rng.integers(0, 3))]
-    return _encode(image.convert("RGB") if fmt == "BMP" else image, fmt)
+    return encode(image.convert("RGB") if fmt == "BMP" else image, fmt)
 
 
 def chalkboard(digit: np.ndarray, rng: Rng) -> bytes:
@@ -209,30 +209,30 @@ def chalkboard(digit: np.ndarray, rng: Rng) -> bytes:
     long_side = int(rng.integers(400, 1001))
     shape = (long_side * 3 // 4, long_side)
     frame = int(rng.uniform(0.4, 0.8) * min(shape))
-    cover = _coverage(digit, frame, rng.uniform(0.35, 0.55), grow=0.3)
+    cover = stroke_coverage(digit, frame, rng.uniform(0.35, 0.55), grow=0.3)
     grain = np.clip(rng.uniform(0.55, 1.0, cover.shape), 0, 1).astype(np.float32)
-    cover = _place(shape, cover * grain, *_random_spot(rng, shape, frame))
+    cover = place(shape, cover * grain, *random_spot(rng, shape, frame))
     board = np.array([0.12, 0.22, 0.16]) if rng.random() < 0.6 else np.array([0.1, 0.1, 0.1])
     board = board * rng.uniform(0.7, 1.3)
-    rgb = _ink_on_paper(board, np.full(3, rng.uniform(0.8, 0.95)), cover)
-    smudge = np.abs(_smooth_field(rng, shape, 6, 0.06))
-    light = _lighting(rng, shape, rng.uniform(0.0, 0.3), rng.uniform(0.0, 0.3))
+    rgb = ink_on_paper(board, np.full(3, rng.uniform(0.8, 0.95)), cover)
+    smudge = np.abs(smooth_field(rng, shape, 6, 0.06))
+    light = lighting(rng, shape, rng.uniform(0.0, 0.3), rng.uniform(0.0, 0.3))
     rgb = (rgb + smudge[..., None]) * light[..., None]
     rgb = rgb + rng.normal(0, 0.015, shape)[..., None].astype(np.float32)
-    image = _to_rgb_image(rgb).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
-    return _encode(image, "JPEG", quality=int(rng.integers(50, 91)))
+    image = to_rgb_image(rgb).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    return encode(image, "JPEG", quality=int(rng.integers(50, 91)))
 
 
 def thin_pen(digit: np.ndarray, rng: Rng) -> bytes:
     """(e) A fine pen: strokes a third to a half of MNIST's width, on white, PNG or WebP."""
     frame = int(rng.integers(200, 501))
     shape = (int(frame * rng.uniform(1.1, 1.6)),) * 2
-    cover = _coverage(digit, frame, 0.5, pen=rng.uniform(0.8, 1.4))
-    gray = 1 - _place(shape, cover, *_random_spot(rng, shape, frame)) * rng.uniform(0.8, 1.0)
+    cover = stroke_coverage(digit, frame, 0.5, pen=rng.uniform(0.8, 1.4))
+    gray = 1 - place(shape, cover, *random_spot(rng, shape, frame)) * rng.uniform(0.8, 1.0)
     image = Image.fromarray(np.round(gray * 255).astype(np.uint8))
     if rng.random() < 0.5:
-        return _encode(image, "PNG")
-    return _encode(image, "WEBP", quality=int(rng.integers(60, 91)))
+        return encode(image, "PNG")
+    return encode(image, "WEBP", quality=int(rng.integers(60, 91)))
 
 
 def thick_marker(digit: np.ndarray, rng: Rng) -> bytes:
@@ -243,10 +243,10 @@ def thick_marker(digit: np.ndarray, rng: Rng) -> bytes:
     """
     frame = int(rng.integers(150, 401))
     shape = (int(frame * rng.uniform(1.1, 1.6)),) * 2
-    cover = _coverage(digit, frame, rng.uniform(0.3, 0.4), grow=rng.uniform(0.3, 0.7))
-    gray = 1 - _place(shape, cover, *_random_spot(rng, shape, frame))
+    cover = stroke_coverage(digit, frame, rng.uniform(0.3, 0.4), grow=rng.uniform(0.3, 0.7))
+    gray = 1 - place(shape, cover, *random_spot(rng, shape, frame))
     image = Image.fromarray(np.round(gray * 255).astype(np.uint8))
-    return _encode(image, "PNG" if rng.random() < 0.5 else "BMP")
+    return encode(image, "PNG" if rng.random() < 0.5 else "BMP")
 
 
 STYLES: dict[str, Callable[[np.ndarray, Rng], bytes]] = {

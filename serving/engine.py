@@ -18,7 +18,7 @@ import numpy as np
 
 from serving.batcher import BatcherConfig, BatcherStats, DynamicBatcher
 from serving.errors import DigitsError, InvalidRequestError
-from serving.model import ModelMetadata, OnnxModel, RuntimeConfig
+from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, ModelMetadata, OnnxModel, RuntimeConfig
 from serving.preprocess import ImageLimits, PreparedImage, prepare_encoded, prepare_raw
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,12 @@ class Status(enum.Enum):
     """What the engine concluded about one image."""
 
     DIGIT = "digit"
+    NOT_A_DIGIT = "not_a_digit"
     BLANK = "blank"
     ERROR = "error"
+
+
+Box = tuple[int, int, int, int]  # (left, top, right, bottom) in the input image's pixels
 
 
 @dataclass(frozen=True)
@@ -48,29 +52,67 @@ class Prediction:
 
     status: Status
     digit: int | None = None  # 0–9, the most probable digit; set when status is DIGIT
-    confidence: float = 0.0  # probability of `digit`, in [0, 1]; 0 unless DIGIT
-    probabilities: tuple[float, ...] = ()  # 10 softmax values for digits 0–9; () unless DIGIT
-    batch_size: int = 0  # images in the model run that classified this one; 0 unless DIGIT
+    confidence: float = 0.0  # probability that the image shows `digit`; 0 unless DIGIT
+    probabilities: tuple[float, ...] = ()  # 10 values for digits 0–9 given that it is a digit;
+    # () unless DIGIT or NOT_A_DIGIT
+    batch_size: int = 0  # images in the model run that classified this one; 0 if not run
     error: str = ""  # why the image failed, safe to show users; "" unless ERROR
+    not_digit_probability: float = 0.0  # probability that the image holds no digit; 0 if not run
+    box: Box | None = None  # where the classified ink is; None for raw images and unless run
 
 
-def predictions_of(probabilities: np.ndarray) -> list[Prediction]:
-    """One DIGIT Prediction per row of a model run's output [N, 10] (batch_size N)."""
-    digits = probabilities.argmax(axis=1).tolist()
-    confidences = probabilities.max(axis=1).tolist()
+@dataclass(frozen=True)
+class Scores:
+    """One image's row of a model run."""
+
+    probabilities: np.ndarray  # float32 [10] or [11] (the 11th: not a digit)
+    batch_size: int  # images in that run
+
+
+def scores_of(probabilities: np.ndarray) -> list[Scores]:
+    """One Scores per row of a model run's output [N, 10 or 11]."""
     size = len(probabilities)
-    return [Prediction(Status.DIGIT, digit, confidence, tuple(row), size)
-            for digit, confidence, row in zip(digits, confidences, probabilities.tolist(),
-                                              strict=True)]
+    return [Scores(row, size) for row in probabilities]
 
 
-def outcome(future: Future[Prediction]) -> Prediction:
-    """The Prediction of a finished future; a failed model run becomes an ERROR Prediction."""
+def prediction_from(scores: Scores, threshold: float, box: Box | None = None) -> Prediction:
+    """DIGIT or NOT_A_DIGIT from a model row: NOT_A_DIGIT when the 11th probability ≥ threshold.
+
+    The ten digit probabilities are renormalised to "given that it is a digit"; the confidence
+    stays joint (the probability that the image is a digit and is this one).
+    """
+    row = scores.probabilities.astype(np.float64)
+    not_digit = float(row[NOT_DIGIT_CLASS]) if row.size > NOT_DIGIT_CLASS else 0.0
+    digits = row[:NUM_CLASSES]
+    given_digit = digits / max(float(digits.sum()), 1e-12)
+    best = int(digits.argmax())
+    common = dict(probabilities=tuple(given_digit.tolist()), batch_size=scores.batch_size,
+                  not_digit_probability=not_digit, box=box)
+    if not_digit >= threshold:
+        return Prediction(Status.NOT_A_DIGIT, **common)
+    return Prediction(Status.DIGIT, digit=best, confidence=float(digits[best]), **common)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An image on its way: either answered already, or waiting for its model run."""
+
+    future: Future[Scores] | None  # None: `answer` is final (error or blank)
+    answer: Prediction | None = None
+    box: Box | None = None
+
+
+def outcome(pending: Pending, threshold: float) -> Prediction:
+    """The Prediction of a finished image; a failed model run becomes an ERROR Prediction."""
+    future = pending.future
+    if future is None:
+        assert pending.answer is not None  # invariant of Pending
+        return pending.answer
     if future.cancelled():
         return Prediction(Status.ERROR, error="cancelled before it was classified")
     err = future.exception()
     if err is None:
-        return future.result()
+        return prediction_from(future.result(), threshold, pending.box)
     if isinstance(err, DigitsError):
         return Prediction(Status.ERROR, error=str(err))
     return Prediction(Status.ERROR, error=INTERNAL_IMAGE_ERROR)  # the batcher logged it
@@ -85,20 +127,15 @@ class EngineConfig:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
-def _done(prediction: Prediction) -> Future[Prediction]:
-    future: Future[Prediction] = Future()
-    future.set_result(prediction)
-    return future
-
-
 class DigitEngine:
     """Turns images into predictions; one bad image never affects the others."""
 
     def __init__(self, model: OnnxModel, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.model = model
-        self._batcher: DynamicBatcher[Prediction] = DynamicBatcher(
-            lambda images: predictions_of(model.predict(images)), self.config.batcher)
+        self._batcher: DynamicBatcher[Scores] = DynamicBatcher(
+            lambda images: scores_of(model.predict(images)), self.config.batcher)
+        self.threshold = model.metadata.not_digit_threshold
 
     @classmethod
     def load(cls, model_path: Path, config: EngineConfig | None = None) -> DigitEngine:
@@ -117,39 +154,41 @@ class DigitEngine:
         except DigitsError as err:
             return Prediction(Status.ERROR, error=str(err))
 
-    def submit(self, images: Sequence[ImageInput]) -> list[Future[Prediction]]:
-        """One future per image (read it with `outcome`, which turns a failed model run into an
-        ERROR Prediction); raises OverloadedError or UnavailableError, queueing nothing, when
+    def submit(self, images: Sequence[ImageInput]) -> list[Pending]:
+        """One Pending per image (read it with `self.outcome`, which turns a failed model run into
+        an ERROR Prediction); raises OverloadedError or UnavailableError, queueing nothing, when
         the batcher cannot take the images."""
-        futures: list[Future[Prediction] | None] = []
+        pending: list[Pending | PreparedImage] = []
         pixels: list[np.ndarray] = []
         for image in images:
             prepared = self._prepare(image)
             if isinstance(prepared, Prediction):
-                futures.append(_done(prepared))
+                pending.append(Pending(None, prepared))
             elif prepared.blank or prepared.pixels is None:
-                futures.append(_done(Prediction(Status.BLANK)))
+                pending.append(Pending(None, Prediction(Status.BLANK)))
             else:
-                futures.append(None)
+                pending.append(prepared)
                 pixels.append(prepared.pixels)
-        if pixels:
-            inner = iter(self._batcher.submit(np.stack(pixels)))
-            for i, future in enumerate(futures):
-                if future is None:
-                    futures[i] = next(inner)
-        return futures  # type: ignore[return-value]  # every None was replaced above
+        futures = iter(self._batcher.submit(np.stack(pixels)) if pixels else ())
+        return [Pending(next(futures), box=item.ink_box) if isinstance(item, PreparedImage)
+                else item for item in pending]
+
+    def outcome(self, pending: Pending) -> Prediction:
+        return outcome(pending, self.threshold)
 
     def classify(self, images: Sequence[ImageInput], timeout_s: float | None) -> list[Prediction]:
         """Submit and wait; raises TimeoutError (after cancelling what is left) past timeout_s."""
-        return wait_all(self.submit(images), timeout_s)
+        pending = self.submit(images)
+        wait_all(futures_of(pending), timeout_s)
+        return [self.outcome(item) for item in pending]
 
     async def classify_async(self, images: Sequence[ImageInput],
                              timeout_s: float | None) -> list[Prediction]:
         """As `classify`, for an asyncio caller: the event loop is woken once per request, not
         once per image, and the futures are cancelled if the caller is cancelled."""
-        futures = await self.submit_async(images)
-        await wait_all_async(futures, timeout_s)
-        return [outcome(future) for future in futures]
+        pending = await self.submit_async(images)
+        await wait_all_async(futures_of(pending), timeout_s)
+        return [self.outcome(item) for item in pending]
 
     async def classify_stream(self, batches: AsyncIterable[Sequence[ImageInput]],
                               max_in_flight: int, timeout_s: float | None,
@@ -166,7 +205,7 @@ class DigitEngine:
         finally:
             reader.cancel()
 
-    async def submit_async(self, images: Sequence[ImageInput]) -> list[Future[Prediction]]:
+    async def submit_async(self, images: Sequence[ImageInput]) -> list[Pending]:
         """As `submit`, for an asyncio caller."""
         if any(image.encoded for image in images):
             # Decoding image files takes milliseconds each (PIL releases the GIL): off the loop.
@@ -200,9 +239,10 @@ class _Stream:
         self._loop = asyncio.get_running_loop()
         self._done: asyncio.Queue[tuple[int, Prediction] | _EndOfStream] = asyncio.Queue()
 
-    def _post(self, index: int, future: Future[Prediction]) -> None:
+    def _post(self, index: int, pending: Pending, _: object = None) -> None:
         """Done callback, run by the batcher thread: hand the outcome to the loop."""
-        self._loop.call_soon_threadsafe(self._done.put_nowait, (index, outcome(future)))
+        self._loop.call_soon_threadsafe(self._done.put_nowait,
+                                        (index, self._engine.outcome(pending)))
 
     async def read(self, batches: AsyncIterable[Sequence[ImageInput]]) -> None:
         submitted = 0
@@ -214,10 +254,14 @@ class _Stream:
                 while self._in_flight + len(batch) > self._max_in_flight:
                     self._freed.clear()
                     await self._freed.wait()
-                futures = await self._engine.submit_async(batch)
+                pending = await self._engine.submit_async(batch)
                 self._in_flight += len(batch)
-                for offset, future in enumerate(futures):
-                    future.add_done_callback(functools.partial(self._post, submitted + offset))
+                for offset, item in enumerate(pending):
+                    post = functools.partial(self._post, submitted + offset, item)
+                    if item.future is None:
+                        post()
+                    else:
+                        item.future.add_done_callback(post)
                 submitted += len(batch)
         except Exception as err:  # handed to the consumer, which raises it
             self._done.put_nowait(_EndOfStream(submitted, err))
@@ -247,17 +291,21 @@ class _Stream:
             raise end.error
 
 
-def wait_all(futures: Sequence[Future[Prediction]], timeout_s: float | None) -> list[Prediction]:
-    """The predictions of `futures` in order; TimeoutError (others cancelled) past timeout_s."""
+def futures_of(pending: Sequence[Pending]) -> list[Future[Scores]]:
+    """The futures of the images that wait for a model run."""
+    return [item.future for item in pending if item.future is not None]
+
+
+def wait_all(futures: Sequence[Future[Scores]], timeout_s: float | None) -> None:
+    """Wait for `futures`; TimeoutError (the others cancelled) past timeout_s."""
     _, pending = concurrent.futures.wait(futures, timeout=timeout_s)
     if pending:
         for future in pending:
             future.cancel()
         raise TimeoutError(f"{len(pending)} of {len(futures)} images were not classified in time")
-    return [outcome(future) for future in futures]
 
 
-async def wait_all_async(futures: Sequence[Future[Prediction]], timeout_s: float | None) -> None:
+async def wait_all_async(futures: Sequence[Future[Scores]], timeout_s: float | None) -> None:
     """Wait until every future is done, waking the event loop once (by the last one); past
     timeout_s, or if the caller is cancelled, cancel what is left (TimeoutError past timeout_s)."""
     if not futures:
@@ -267,7 +315,7 @@ async def wait_all_async(futures: Sequence[Future[Prediction]], timeout_s: float
     pending = len(futures)
     lock = threading.Lock()  # done callbacks run in the batcher thread (or here, if done)
 
-    def one_done(_: Future[Prediction]) -> None:
+    def one_done(_: Future[Scores]) -> None:
         nonlocal pending
         with lock:
             pending -= 1
@@ -292,7 +340,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _cancel_pending(futures: Sequence[Future[Prediction]]) -> int:
+def _cancel_pending(futures: Sequence[Future[Scores]]) -> int:
     pending = [future for future in futures if not future.done()]
     for future in pending:
         future.cancel()

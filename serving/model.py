@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_PATH = REPO_ROOT / "exported" / "model.onnx"  # resolved from the package, not cwd
 IMAGE_SIZE = 28  # pixels per side of what serving.preprocess produces and Image.raw carries
 NUM_CLASSES = 10  # digits 0–9
+NOT_DIGIT_CLASS = 10  # index of the optional 11th output: "this image holds no digit"
+OUTPUT_WIDTHS = (NUM_CLASSES, NUM_CLASSES + 1)  # a digit-only model, or one that also says "not a digit"
 POLARITIES = ("light_on_dark", "dark_on_light")
 
 
@@ -62,8 +64,15 @@ class ModelMetadata:
     input_shape: tuple[int | str, ...]  # e.g. ("batch", 1, 28, 28)
     polarity: str  # "light_on_dark" (MNIST) or "dark_on_light"
     output_name: str
-    output_shape: tuple[int | str, ...]  # e.g. ("batch", 10)
+    output_shape: tuple[int | str, ...]  # ("batch", 10), or ("batch", 11) with "not a digit" last
     created: str  # ISO 8601 date
+    not_digit_threshold: float = 1.0  # not-a-digit probability at or above which an image is not
+    # a digit, in (0, 1]; chosen on validation images at export; 1 for a 10-output model
+
+    @property
+    def has_not_digit(self) -> bool:
+        """Whether the model has the 11th output, "not a digit"."""
+        return self.output_shape[-1] == NUM_CLASSES + 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.test_accuracy <= 1.0:
@@ -78,11 +87,14 @@ class ModelMetadata:
                 f"input shape must be [batch, 1, {IMAGE_SIZE}, {IMAGE_SIZE}] (what preprocessing "
                 f"produces), metadata says {list(self.input_shape)}"
             )
-        if tuple(self.output_shape[1:]) != (NUM_CLASSES,):
+        if len(self.output_shape) != 2 or self.output_shape[1] not in OUTPUT_WIDTHS:
             raise ModelLoadError(
-                f"output shape must be [batch, {NUM_CLASSES}], metadata says "
+                f"output shape must be [batch, 10] or [batch, 11], metadata says "
                 f"{list(self.output_shape)}"
             )
+        if not 0.0 < self.not_digit_threshold <= 1.0:
+            raise ModelLoadError(f"not_digit threshold must be in (0, 1], got "
+                                 f"{self.not_digit_threshold}")
 
     @classmethod
     def from_file(cls, path: Path) -> ModelMetadata:
@@ -108,6 +120,7 @@ class ModelMetadata:
                 output_name=str(raw["output"]["name"]),
                 output_shape=tuple(raw["output"]["shape"]),
                 created=str(raw.get("created", "")),
+                not_digit_threshold=float(raw.get("not_digit", {}).get("threshold", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ModelLoadError(
@@ -122,7 +135,8 @@ def metadata_path_for(model_path: Path) -> Path:
 
 
 class OnnxModel:
-    """An exported digit classifier: uint8 images [N, 28, 28] in, probabilities [N, 10] out."""
+    """An exported digit classifier: uint8 images [N, 28, 28] in, probabilities [N, 10 or 11]
+    out (the 11th, if present, is "not a digit")."""
 
     def __init__(self, metadata: ModelMetadata, session: ort.InferenceSession) -> None:
         self.metadata = metadata
@@ -174,12 +188,14 @@ class OnnxModel:
             raise ModelLoadError(f"graph input {meta.input_name!r} has shape {graph_input.shape}, "
                                  f"expected [batch, 1, {IMAGE_SIZE}, {IMAGE_SIZE}]")
         graph_output = outputs[meta.output_name]
-        if graph_output.type != "tensor(float)" or graph_output.shape[-1] != NUM_CLASSES:
+        if (graph_output.type != "tensor(float)"
+                or graph_output.shape[-1] != meta.output_shape[-1]):
             raise ModelLoadError(f"graph output {meta.output_name!r} is {graph_output.type} "
-                                 f"{graph_output.shape}, expected float [batch, {NUM_CLASSES}]")
+                                 f"{graph_output.shape}, the metadata says float "
+                                 f"{list(meta.output_shape)}")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities float32 [N, 10] of uint8 MNIST-convention images [N, 28, 28]."""
+        """Probabilities float32 [N, 10 or 11] of uint8 MNIST-convention images [N, 28, 28]."""
         if images.dtype != np.uint8 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected uint8 [N, {IMAGE_SIZE}, {IMAGE_SIZE}], got "
                              f"{images.dtype} {images.shape}")

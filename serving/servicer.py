@@ -40,6 +40,7 @@ INTERNAL_MESSAGE = "internal server error; the server log has details"
 
 _STATUS_TO_PROTO = {
     Status.DIGIT: pb.RESULT_STATUS_DIGIT,
+    Status.NOT_A_DIGIT: pb.RESULT_STATUS_NOT_A_DIGIT,
     Status.BLANK: pb.RESULT_STATUS_BLANK,
     Status.ERROR: pb.RESULT_STATUS_ERROR,
 }
@@ -72,14 +73,26 @@ def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
 
 
+def to_box(box: tuple[int, int, int, int] | None) -> pb.Box | None:
+    if box is None:
+        return None
+    left, top, right, bottom = box
+    return pb.Box(left=left, top=top, right=right, bottom=bottom)
+
+
 def to_result(index: int, image_id: str, prediction: Prediction) -> pb.Result:
+    result = pb.Result(index=index, id=image_id, status=_STATUS_TO_PROTO[prediction.status],
+                       error=prediction.error)
+    if prediction.status in (Status.DIGIT, Status.NOT_A_DIGIT):
+        result.probabilities.extend(prediction.probabilities)
+        result.batch_size = prediction.batch_size
+        result.not_digit_probability = prediction.not_digit_probability
+        if prediction.box is not None:
+            result.box.CopyFrom(to_box(prediction.box))
     if prediction.status is Status.DIGIT:
-        return pb.Result(index=index, id=image_id, status=pb.RESULT_STATUS_DIGIT,
-                         digit=prediction.digit, confidence=prediction.confidence,
-                         probabilities=prediction.probabilities,
-                         batch_size=prediction.batch_size)
-    return pb.Result(index=index, id=image_id, status=_STATUS_TO_PROTO[prediction.status],
-                     error=prediction.error)
+        result.digit = prediction.digit
+        result.confidence = prediction.confidence
+    return result
 
 
 class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
@@ -168,4 +181,5 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
                 max_encoded_image_bytes=config.image_limits.max_encoded_bytes,
                 max_decoded_pixels=config.image_limits.max_pixels,
                 created=meta.created,
+                not_digit_threshold=meta.not_digit_threshold,
             )

@@ -24,33 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x64igits/v1/digits.proto\x12\tdigits.v1\"=\n\x05Image\x12\r\n\x03raw\x18\x01 \x01(\x0cH\x00\x12\x11\n\x07\x65ncoded\x18\x02 \x01(\x0cH\x00\x12\n\n\x02id\x18\x03 \x01(\tB\x06\n\x04\x64\x61ta\"3\n\x0f\x43lassifyRequest\x12 \n\x06images\x18\x01 \x03(\x0b\x32\x10.digits.v1.Image\"\xb8\x01\n\x06Result\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.digits.v1.ResultStatus\x12\x12\n\x05\x64igit\x18\x04 \x01(\rH\x00\x88\x01\x01\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x15\n\rprobabilities\x18\x06 \x03(\x02\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x12\n\nbatch_size\x18\x08 \x01(\rB\x08\n\x06_digit\"a\n\x10\x43lassifyResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.digits.v1.Result\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\"<\n\x16\x43lassifyStreamResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.digits.v1.Result\"\x15\n\x13GetModelInfoRequest\"d\n\rInputContract\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12%\n\x08polarity\x18\x04 \x01(\x0e\x32\x13.digits.v1.Polarity\"\x96\x02\n\x14GetModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x15\n\rtest_accuracy\x18\x03 \x01(\x01\x12\'\n\x05input\x18\x04 \x01(\x0b\x32\x18.digits.v1.InputContract\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\r\x12\x1e\n\x16max_images_per_request\x18\x06 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x07 \x01(\x04\x12\x1f\n\x17max_encoded_image_bytes\x18\x08 \x01(\x04\x12\x1a\n\x12max_decoded_pixels\x18\t \x01(\x04\x12\x0f\n\x07\x63reated\x18\n \x01(\t*x\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13RESULT_STATUS_DIGIT\x10\x01\x12\x17\n\x13RESULT_STATUS_BLANK\x10\x02\x12\x17\n\x13RESULT_STATUS_ERROR\x10\x03*\\\n\x08Polarity\x12\x18\n\x14POLARITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16POLARITY_LIGHT_ON_DARK\x10\x01\x12\x1a\n\x16POLARITY_DARK_ON_LIGHT\x10\x02\x32\xfc\x01\n\x0f\x44igitClassifier\x12\x43\n\x08\x43lassify\x12\x1a.digits.v1.ClassifyRequest\x1a\x1b.digits.v1.ClassifyResponse\x12S\n\x0e\x43lassifyStream\x12\x1a.digits.v1.ClassifyRequest\x1a!.digits.v1.ClassifyStreamResponse(\x01\x30\x01\x12O\n\x0cGetModelInfo\x12\x1e.digits.v1.GetModelInfoRequest\x1a\x1f.digits.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x64igits/v1/digits.proto\x12\tdigits.v1\"=\n\x05Image\x12\r\n\x03raw\x18\x01 \x01(\x0cH\x00\x12\x11\n\x07\x65ncoded\x18\x02 \x01(\x0cH\x00\x12\n\n\x02id\x18\x03 \x01(\tB\x06\n\x04\x64\x61ta\"3\n\x0f\x43lassifyRequest\x12 \n\x06images\x18\x01 \x03(\x0b\x32\x10.digits.v1.Image\"?\n\x03\x42ox\x12\x0c\n\x04left\x18\x01 \x01(\r\x12\x0b\n\x03top\x18\x02 \x01(\r\x12\r\n\x05right\x18\x03 \x01(\r\x12\x0e\n\x06\x62ottom\x18\x04 \x01(\r\"\xf4\x01\n\x06Result\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.digits.v1.ResultStatus\x12\x12\n\x05\x64igit\x18\x04 \x01(\rH\x00\x88\x01\x01\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x15\n\rprobabilities\x18\x06 \x03(\x02\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x12\n\nbatch_size\x18\x08 \x01(\r\x12\x1d\n\x15not_digit_probability\x18\t \x01(\x02\x12\x1b\n\x03\x62ox\x18\n \x01(\x0b\x32\x0e.digits.v1.BoxB\x08\n\x06_digit\"a\n\x10\x43lassifyResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.digits.v1.Result\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\"<\n\x16\x43lassifyStreamResponse\x12\"\n\x07results\x18\x01 \x03(\x0b\x32\x11.digits.v1.Result\"5\n\x11ReadNumberRequest\x12 \n\x06images\x18\x01 \x03(\x0b\x32\x10.digits.v1.Image\"N\n\x0c\x44igitReading\x12\r\n\x05\x64igit\x18\x01 \x01(\r\x12\x12\n\nconfidence\x18\x02 \x01(\x02\x12\x1b\n\x03\x62ox\x18\x03 \x01(\x0b\x32\x0e.digits.v1.Box\"\xae\x01\n\x0cNumberResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.digits.v1.NumberStatus\x12\x0e\n\x06number\x18\x04 \x01(\t\x12\'\n\x06\x64igits\x18\x05 \x03(\x0b\x32\x17.digits.v1.DigitReading\x12\x12\n\nconfidence\x18\x06 \x01(\x02\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"i\n\x12ReadNumberResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.digits.v1.NumberResult\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\"\x15\n\x13GetModelInfoRequest\"d\n\rInputContract\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12%\n\x08polarity\x18\x04 \x01(\x0e\x32\x13.digits.v1.Polarity\"\xb3\x02\n\x14GetModelInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x15\n\rtest_accuracy\x18\x03 \x01(\x01\x12\'\n\x05input\x18\x04 \x01(\x0b\x32\x18.digits.v1.InputContract\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\r\x12\x1e\n\x16max_images_per_request\x18\x06 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x07 \x01(\x04\x12\x1f\n\x17max_encoded_image_bytes\x18\x08 \x01(\x04\x12\x1a\n\x12max_decoded_pixels\x18\t \x01(\x04\x12\x0f\n\x07\x63reated\x18\n \x01(\t\x12\x1b\n\x13not_digit_threshold\x18\x0b \x01(\x02*\x97\x01\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13RESULT_STATUS_DIGIT\x10\x01\x12\x17\n\x13RESULT_STATUS_BLANK\x10\x02\x12\x17\n\x13RESULT_STATUS_ERROR\x10\x03\x12\x1d\n\x19RESULT_STATUS_NOT_A_DIGIT\x10\x04*\x99\x01\n\x0cNumberStatus\x12\x1d\n\x19NUMBER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14NUMBER_STATUS_NUMBER\x10\x01\x12\x17\n\x13NUMBER_STATUS_BLANK\x10\x02\x12\x17\n\x13NUMBER_STATUS_ERROR\x10\x03\x12\x1e\n\x1aNUMBER_STATUS_NOT_A_NUMBER\x10\x04*\\\n\x08Polarity\x12\x18\n\x14POLARITY_UNSPECIFIED\x10\x00\x12\x1a\n\x16POLARITY_LIGHT_ON_DARK\x10\x01\x12\x1a\n\x16POLARITY_DARK_ON_LIGHT\x10\x02\x32\xc7\x02\n\x0f\x44igitClassifier\x12\x43\n\x08\x43lassify\x12\x1a.digits.v1.ClassifyRequest\x1a\x1b.digits.v1.ClassifyResponse\x12S\n\x0e\x43lassifyStream\x12\x1a.digits.v1.ClassifyRequest\x1a!.digits.v1.ClassifyStreamResponse(\x01\x30\x01\x12I\n\nReadNumber\x12\x1c.digits.v1.ReadNumberRequest\x1a\x1d.digits.v1.ReadNumberResponse\x12O\n\x0cGetModelInfo\x12\x1e.digits.v1.GetModelInfoRequest\x1a\x1f.digits.v1.GetModelInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'digits.v1.digits_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESULTSTATUS']._serialized_start=907
-  _globals['_RESULTSTATUS']._serialized_end=1027
-  _globals['_POLARITY']._serialized_start=1029
-  _globals['_POLARITY']._serialized_end=1121
+  _globals['_RESULTSTATUS']._serialized_start=1481
+  _globals['_RESULTSTATUS']._serialized_end=1632
+  _globals['_NUMBERSTATUS']._serialized_start=1635
+  _globals['_NUMBERSTATUS']._serialized_end=1788
+  _globals['_POLARITY']._serialized_start=1790
+  _globals['_POLARITY']._serialized_end=1882
   _globals['_IMAGE']._serialized_start=37
   _globals['_IMAGE']._serialized_end=98
   _globals['_CLASSIFYREQUEST']._serialized_start=100
   _globals['_CLASSIFYREQUEST']._serialized_end=151
-  _globals['_RESULT']._serialized_start=154
-  _globals['_RESULT']._serialized_end=338
-  _globals['_CLASSIFYRESPONSE']._serialized_start=340
-  _globals['_CLASSIFYRESPONSE']._serialized_end=437
-  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_start=439
-  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_end=499
-  _globals['_GETMODELINFOREQUEST']._serialized_start=501
-  _globals['_GETMODELINFOREQUEST']._serialized_end=522
-  _globals['_INPUTCONTRACT']._serialized_start=524
-  _globals['_INPUTCONTRACT']._serialized_end=624
-  _globals['_GETMODELINFORESPONSE']._serialized_start=627
-  _globals['_GETMODELINFORESPONSE']._serialized_end=905
-  _globals['_DIGITCLASSIFIER']._serialized_start=1124
-  _globals['_DIGITCLASSIFIER']._serialized_end=1376
+  _globals['_BOX']._serialized_start=153
+  _globals['_BOX']._serialized_end=216
+  _globals['_RESULT']._serialized_start=219
+  _globals['_RESULT']._serialized_end=463
+  _globals['_CLASSIFYRESPONSE']._serialized_start=465
+  _globals['_CLASSIFYRESPONSE']._serialized_end=562
+  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_start=564
+  _globals['_CLASSIFYSTREAMRESPONSE']._serialized_end=624
+  _globals['_READNUMBERREQUEST']._serialized_start=626
+  _globals['_READNUMBERREQUEST']._serialized_end=679
+  _globals['_DIGITREADING']._serialized_start=681
+  _globals['_DIGITREADING']._serialized_end=759
+  _globals['_NUMBERRESULT']._serialized_start=762
+  _globals['_NUMBERRESULT']._serialized_end=936
+  _globals['_READNUMBERRESPONSE']._serialized_start=938
+  _globals['_READNUMBERRESPONSE']._serialized_end=1043
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1045
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1066
+  _globals['_INPUTCONTRACT']._serialized_start=1068
+  _globals['_INPUTCONTRACT']._serialized_end=1168
+  _globals['_GETMODELINFORESPONSE']._serialized_start=1171
+  _globals['_GETMODELINFORESPONSE']._serialized_end=1478
+  _globals['_DIGITCLASSIFIER']._serialized_start=1885
+  _globals['_DIGITCLASSIFIER']._serialized_end=2212
 # @@protoc_insertion_point(module_scope)

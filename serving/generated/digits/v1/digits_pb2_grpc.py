@@ -45,6 +45,11 @@ class DigitClassifierStub:
                 request_serializer=digits_dot_v1_dot_digits__pb2.ClassifyRequest.SerializeToString,
                 response_deserializer=digits_dot_v1_dot_digits__pb2.ClassifyStreamResponse.FromString,
                 _registered_method=True)
+        self.ReadNumber = channel.unary_unary(
+                '/digits.v1.DigitClassifier/ReadNumber',
+                request_serializer=digits_dot_v1_dot_digits__pb2.ReadNumberRequest.SerializeToString,
+                response_deserializer=digits_dot_v1_dot_digits__pb2.ReadNumberResponse.FromString,
+                _registered_method=True)
         self.GetModelInfo = channel.unary_unary(
                 '/digits.v1.DigitClassifier/GetModelInfo',
                 request_serializer=digits_dot_v1_dot_digits__pb2.GetModelInfoRequest.SerializeToString,
@@ -88,6 +93,17 @@ class DigitClassifierServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadNumber(self, request, context):
+        """Reads a whole number written in each image (e.g. "0417": 2 to at least 8 digits, touching or
+        spaced, on a paper photo or a canvas drawing). The digits are found left to right, split
+        where they touch, and classified in the same dynamic batches as Classify's images; leading
+        zeros are kept. Each image gets exactly one NumberResult, in request order. A Image.raw
+        image is read as one 28 × 28 digit. Limits and status codes: as Classify.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetModelInfo(self, request, context):
         """Describes the served model and the service limits. Cheap; never fails while serving.
         Status codes: OK.
@@ -108,6 +124,11 @@ def add_DigitClassifierServicer_to_server(servicer, server):
                     servicer.ClassifyStream,
                     request_deserializer=digits_dot_v1_dot_digits__pb2.ClassifyRequest.FromString,
                     response_serializer=digits_dot_v1_dot_digits__pb2.ClassifyStreamResponse.SerializeToString,
+            ),
+            'ReadNumber': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadNumber,
+                    request_deserializer=digits_dot_v1_dot_digits__pb2.ReadNumberRequest.FromString,
+                    response_serializer=digits_dot_v1_dot_digits__pb2.ReadNumberResponse.SerializeToString,
             ),
             'GetModelInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelInfo,
@@ -170,6 +191,33 @@ class DigitClassifier:
             '/digits.v1.DigitClassifier/ClassifyStream',
             digits_dot_v1_dot_digits__pb2.ClassifyRequest.SerializeToString,
             digits_dot_v1_dot_digits__pb2.ClassifyStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadNumber(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/digits.v1.DigitClassifier/ReadNumber',
+            digits_dot_v1_dot_digits__pb2.ReadNumberRequest.SerializeToString,
+            digits_dot_v1_dot_digits__pb2.ReadNumberResponse.FromString,
             options,
             channel_credentials,
             insecure,
