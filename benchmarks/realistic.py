@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
+from serving.imageops import max_filter, min_filter
+
 Rng = np.random.Generator
 _MORPH_SCALE = 8  # strokes are shaped at 8× MNIST resolution (224 px)
 
@@ -61,11 +63,14 @@ def stroke_coverage(
     if pen:
         binary = _skeleton(binary)
         grow += pen / 2
-    mask = Image.fromarray((binary * 255).astype(np.uint8))
     radius = round(abs(grow) * _MORPH_SCALE)
     if radius:
-        shape = ImageFilter.MaxFilter if grow > 0 else ImageFilter.MinFilter
-        mask = mask.filter(shape(2 * radius + 1)).filter(ImageFilter.GaussianBlur(radius / 2))
+        # Separable doubling min/max: the same pixels as Pillow's MaxFilter/MinFilter (the digit
+        # has empty margins, so edge handling never matters), 7–14 ms → under 1 ms per digit.
+        binary = (max_filter if grow > 0 else min_filter)(binary, 2 * radius + 1)
+    mask = Image.fromarray((binary * 255).astype(np.uint8))
+    if radius:
+        mask = mask.filter(ImageFilter.GaussianBlur(radius / 2))
     smooth = mask.filter(ImageFilter.GaussianBlur(1.5)).resize(
         (2 * frame, 2 * frame), Image.Resampling.BICUBIC)
     sharp = Image.fromarray(((np.asarray(smooth) > 127) * 255).astype(np.uint8))
@@ -105,6 +110,7 @@ def place(canvas_shape: tuple[int, int], coverage: np.ndarray, top: int, left: i
 
 
 def random_spot(rng: Rng, canvas: tuple[int, int], frame: int) -> tuple[int, int]:
+    """A uniformly random (top, left) at which a frame² px square fits inside the canvas."""
     return int(rng.integers(0, canvas[0] - frame + 1)), int(rng.integers(0, canvas[1] - frame + 1))
 
 
@@ -127,19 +133,22 @@ def lighting(rng: Rng, shape: tuple[int, int], gradient: float, vignette: float)
 
 
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    """The image as a file of format fmt ("PNG", "JPEG"…), with Pillow's save options."""
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
 def to_rgb_image(rgb: np.ndarray) -> Image.Image:
+    """A float RGB [H, W, 3] array in [0, 1] (clipped) as an 8-bit Pillow image."""
     return Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
 
 
 def ink_on_paper(paper: np.ndarray, ink: np.ndarray, coverage: np.ndarray) -> np.ndarray:
-    """RGB [H, W, 3]: paper colour (3,) with ink colour (3,) laid on where coverage > 0."""
+    """RGB [H, W, 3]: paper (a colour (3,) or an RGB image) with ink colour (3,) laid on where
+    coverage [H, W] > 0."""
     cover = coverage[..., None]
-    return paper[None, None, :] * (1 - cover) + ink[None, None, :] * cover
+    return np.asarray(paper) * (1 - cover) + np.asarray(ink) * cover
 
 
 # --- styles ---------------------------------------------------------------------------------
@@ -177,10 +186,15 @@ def canvas_rgba(digit: np.ndarray, rng: Rng) -> bytes:
     """(b) A browser-canvas drawing: thick brush strokes on alpha = 0, exported as RGBA PNG."""
     frame = int(rng.integers(200, 401))
     alpha = stroke_coverage(digit, frame, rng.uniform(0.35, 0.5), grow=rng.uniform(0.2, 0.7))
+    return canvas_png(alpha, rng)
+
+
+def canvas_png(alpha: np.ndarray, rng: Rng) -> bytes:
+    """Brush coverage [H, W] in [0, 1] as a browser-canvas export: one random colour, RGBA PNG."""
     # Canvas exports store transparent pixels as black (0, 0, 0, 0); some tools use white.
     background = 255 if rng.random() < 0.3 else 0
     colour = rng.integers(0, 90, 3) if rng.random() < 0.8 else rng.integers(0, 256, 3)
-    rgba = np.empty((frame, frame, 4), np.uint8)
+    rgba = np.empty((*alpha.shape, 4), np.uint8)
     rgba[..., :3] = np.where(alpha[..., None] > 0, colour, background)
     rgba[..., 3] = np.round(alpha * 255)
     return encode(Image.fromarray(rgba, "RGBA"), "PNG")
