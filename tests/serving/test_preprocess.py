@@ -15,11 +15,11 @@ from PIL import Image
 from serving.errors import ImageTooLargeError, InvalidImageError
 from serving.preprocess import (
     ImageLimits,
-    PreprocessConfig,
     prepare_array,
     prepare_encoded,
     prepare_raw,
 )
+from serving.render import RenderConfig
 
 REPO = Path(__file__).resolve().parents[2]
 ZERO_INDEX = 3  # MNIST test image 3 is a round, symmetric "0"
@@ -297,9 +297,9 @@ def test_configs_validate_themselves():
     with pytest.raises(ValueError):
         ImageLimits(max_pixels=0)
     with pytest.raises(ValueError):
-        PreprocessConfig(box_side=40)
+        RenderConfig(box_side=40)
     with pytest.raises(ValueError):
-        PreprocessConfig(stroke_range=(3.0, 2.0))
+        RenderConfig(stroke_range=(3.0, 2.0))
 
 
 # --- realistic images through the exported model ----------------------------------------------

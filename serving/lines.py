@@ -1,0 +1,130 @@
+"""Removing long thin straight structures that are not strokes: ruled and grid lines, box borders,
+comb fields, a note's edge; pixels where a stroke crosses a line are kept."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from serving.imageops import expand_ranges
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """What counts as a line, as fractions of the image side along the line."""
+
+    border_length: float = 0.45  # a straight run this long that reaches the image's edge is a line
+    free_length: float = 0.8  # a run this long is a line wherever it is
+    edge_margin: float = 0.04  # "reaches the edge": ends within this fraction of the side
+    max_thickness: float = 0.025  # thickest line across, fraction of the longer side: ink that
+    # is thicker across (a stroke crossing the line, a marker stroke) is never a line
+    angles_deg: tuple[float, ...] = (-6.0, -3.0, 0.0, 3.0, 6.0)  # tilts searched, degrees
+    # (phone photos tilt ruled lines by a few degrees; 3° steps leave ≤ 1.5° residual slope)
+    pool_above_px: int = 128  # images with a longer side of at least this are searched at half
+    # resolution
+    gap: float = 0.05  # gaps in a line up to this long are bridged (where a stroke crosses it,
+    # JPEG and faint ink), fraction of the longer side
+
+    def __post_init__(self) -> None:
+        for name in ("border_length", "free_length", "edge_margin"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0 < self.max_thickness < 1 or not 0 <= self.gap < 1:
+            raise ValueError("max_thickness must be in (0, 1) and gap in [0, 1)")
+
+
+def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(mask without its lines, the removed line pixels); strokes crossing a line are kept.
+
+    A line pixel is thin across the line; a stroke crossing the line is thick across it there
+    (the stroke's own length), so the crossing stays while the line's run is bridged over it.
+    """
+    longer = max(mask.shape)
+    thickness = max(2, round(config.max_thickness * longer))
+    gap = round(config.gap * longer)
+    across_rows = run_lengths(mask.T).T  # each pixel's ink extent along its column
+    across_cols = run_lengths(mask)
+    thin_rows = mask & (across_rows <= thickness)
+    thin_cols = mask & (across_cols <= thickness)
+    # Lines are long: they are found as well at half resolution, for a quarter of the work.
+    pool = 2 if longer >= config.pool_above_px else 1
+    horizontal = _unpool(line_pixels(_pool(thin_rows, pool), gap // pool, config), pool,
+                         mask.shape)
+    vertical = _unpool(line_pixels(_pool(thin_cols, pool).T, gap // pool, config).T, pool,
+                       mask.shape)
+    lines = (horizontal & thin_rows) | (vertical & thin_cols)
+    return mask & ~lines, lines
+
+
+def _pool(mask: np.ndarray, factor: int) -> np.ndarray:
+    """Any-ink pooling of factor × factor blocks (the edge rows/columns beyond a block dropped)."""
+    if factor == 1:
+        return mask
+    height, width = (mask.shape[0] // factor) * factor, (mask.shape[1] // factor) * factor
+    return mask[:height, :width].reshape(height // factor, factor, width // factor, factor).any(
+        axis=(1, 3))
+
+
+def _unpool(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel repeated factor × factor, padded with False to `shape`."""
+    if factor == 1:
+        return mask
+    full = np.repeat(np.repeat(mask, factor, 0), factor, 1)
+    return np.pad(full, ((0, shape[0] - full.shape[0]), (0, shape[1] - full.shape[1])))
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each True pixel, the length of the horizontal run of True it belongs to (0 elsewhere)."""
+    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    row, start = np.nonzero(edges == 1)
+    _, end = np.nonzero(edges == -1)
+    out = np.zeros(mask.shape, np.int32)
+    owner, cols = expand_ranges(start, end - start)
+    out[row[owner], cols] = (end - start)[owner]
+    return out
+
+
+def line_pixels(thin: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
+    """Pixels of `thin` on near-horizontal straight runs that are lines (see LineConfig)."""
+    height, width = thin.shape
+    found = np.zeros_like(thin)
+    cols = np.arange(width)
+    shortest = min(config.border_length, config.free_length) * width
+    for angle in config.angles_deg:
+        shift = np.round(cols * math.tan(math.radians(angle))).astype(np.intp)
+        shift -= shift.min()
+        rows = np.arange(height)[:, None] + shift[None, :]
+        sheared = np.zeros((height + int(shift.max()) + 1, width), bool)
+        sheared[rows, cols] = thin
+        sheared[:-1] |= sheared[1:]  # a 2-row band: a tilted thin line steps rows, not breaks
+        if np.count_nonzero(sheared, axis=1).max() + gap < shortest:
+            continue  # no row holds enough ink for a line (most images: one cheap test)
+        lines = _long_runs(sheared, gap, config)
+        found |= lines[rows, cols] | lines[rows - 1, cols]
+    return found & thin
+
+
+def _long_runs(mask: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
+    """The pixels of runs (gaps up to `gap` px bridged) that are lines by LineConfig's rules."""
+    width = mask.shape[1]
+    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    row, start = np.nonzero(edges == 1)
+    _, end = np.nonzero(edges == -1)
+    # Bridge: a run continues the previous one when in the same row and at most `gap` px after.
+    joins = np.zeros(row.size, bool)
+    joins[1:] = (row[1:] == row[:-1]) & (start[1:] - end[:-1] <= gap)
+    first = np.flatnonzero(~joins)
+    last = np.append(first[1:], row.size) - 1
+    row, start, end = row[first], start[first], end[last]
+    length = end - start
+    margin = config.edge_margin * width
+    at_edge = (start <= margin) | (end >= width - margin)
+    line = (length >= config.free_length * width) | (
+        at_edge & (length >= config.border_length * width))
+    out = np.zeros_like(mask)
+    if line.any():
+        owner, cols = expand_ranges(start[line], length[line])
+        out[row[line][owner], cols] = True
+    return out
