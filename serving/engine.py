@@ -18,7 +18,16 @@ import numpy as np
 
 from serving.batcher import BatcherConfig, BatcherStats, DynamicBatcher
 from serving.errors import DigitsError, InvalidRequestError
-from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, ModelMetadata, OnnxModel, RuntimeConfig
+from serving.model import (
+    NOT_DIGIT_CLASS,
+    NUM_CLASSES,
+    ModelMetadata,
+    OnnxModel,
+    RuntimeConfig,
+    decide,
+)
+from serving.number_layout import NumberLayout, layout_encoded, layout_raw, read_layout
+from serving.numbers import NumberReading, NumberStatus
 from serving.preprocess import ImageLimits, PreparedImage, prepare_encoded, prepare_raw
 
 log = logging.getLogger(__name__)
@@ -85,10 +94,10 @@ def prediction_from(scores: Scores, threshold: float, box: Box | None = None) ->
     not_digit = float(row[NOT_DIGIT_CLASS]) if row.size > NOT_DIGIT_CLASS else 0.0
     digits = row[:NUM_CLASSES]
     given_digit = digits / max(float(digits.sum()), 1e-12)
-    best = int(digits.argmax())
+    best, is_digit = (int(v[0]) for v in decide(row[None], threshold))
     common = dict(probabilities=tuple(given_digit.tolist()), batch_size=scores.batch_size,
                   not_digit_probability=not_digit, box=box)
-    if not_digit >= threshold:
+    if not is_digit:
         return Prediction(Status.NOT_A_DIGIT, **common)
     return Prediction(Status.DIGIT, digit=best, confidence=float(digits[best]), **common)
 
@@ -116,6 +125,14 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
     if isinstance(err, DigitsError):
         return Prediction(Status.ERROR, error=str(err))
     return Prediction(Status.ERROR, error=INTERNAL_IMAGE_ERROR)  # the batcher logged it
+
+
+@dataclass(frozen=True)
+class PendingNumber:
+    """An image of ReadNumber on its way: answered already, or its candidates' model runs."""
+
+    layout: NumberLayout | NumberReading  # a NumberReading is final (error or blank)
+    futures: tuple[Future[Scores], ...]  # one per candidate of the layout
 
 
 @dataclass(frozen=True)
@@ -189,6 +206,55 @@ class DigitEngine:
         pending = await self.submit_async(images)
         await wait_all_async(futures_of(pending), timeout_s)
         return [self.outcome(item) for item in pending]
+
+    def _layout(self, image: ImageInput) -> NumberLayout | NumberReading:
+        try:
+            layout = (layout_encoded(image.data, self.config.image_limits) if image.encoded
+                      else layout_raw(image.data))
+        except DigitsError as err:
+            return NumberReading(NumberStatus.ERROR, error=str(err))
+        return NumberReading(NumberStatus.BLANK) if layout is None else layout
+
+    def submit_numbers(self, images: Sequence[ImageInput]) -> list[PendingNumber]:
+        """Find each image's digit candidates and queue all of them in one unit; raises as
+        `submit`."""
+        layouts = [self._layout(image) for image in images]
+        found = [layout for layout in layouts if isinstance(layout, NumberLayout)]
+        futures = iter(self._batcher.submit(np.concatenate([layout.pixels for layout in found]))
+                       if found else ())
+        return [PendingNumber(layout, tuple(next(futures) for _ in layout.pixels))
+                if isinstance(layout, NumberLayout) else PendingNumber(layout, ())
+                for layout in layouts]
+
+    def number_outcome(self, pending: PendingNumber) -> NumberReading:
+        """The reading of a finished image; a failed model run makes it an ERROR reading."""
+        if isinstance(pending.layout, NumberReading):
+            return pending.layout
+        rows = []
+        for future in pending.futures:
+            prediction = outcome(Pending(future), self.threshold)
+            if prediction.status is Status.ERROR:
+                return NumberReading(NumberStatus.ERROR, error=prediction.error)
+            rows.append(future.result().probabilities)
+        return read_layout(pending.layout, rows, self.threshold)
+
+    def read_number(self, images: Sequence[ImageInput],
+                    timeout_s: float | None) -> list[NumberReading]:
+        """The number written in each image; TimeoutError past timeout_s (as `classify`)."""
+        pending = self.submit_numbers(images)
+        wait_all([f for item in pending for f in item.futures], timeout_s)
+        return [self.number_outcome(item) for item in pending]
+
+    async def read_number_async(self, images: Sequence[ImageInput],
+                                timeout_s: float | None) -> list[NumberReading]:
+        """As `read_number`, for an asyncio caller (finding digits runs off the event loop)."""
+        if any(image.encoded for image in images):
+            pending = await asyncio.get_running_loop().run_in_executor(
+                None, self.submit_numbers, images)
+        else:
+            pending = self.submit_numbers(images)
+        await wait_all_async([f for item in pending for f in item.futures], timeout_s)
+        return [self.number_outcome(item) for item in pending]
 
     async def classify_stream(self, batches: AsyncIterable[Sequence[ImageInput]],
                               max_in_flight: int, timeout_s: float | None,

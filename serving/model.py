@@ -127,6 +127,15 @@ class ModelMetadata:
                 f"model metadata {path} lacks or mistypes a field: {err!r}") from err
 
 
+def decide(probabilities: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The service's decision for model outputs [N, 10 or 11]: (most probable digit [N], whether
+    it is a digit [N]: the "not a digit" probability, if any, is below `threshold`)."""
+    digits = probabilities[:, :NUM_CLASSES].argmax(axis=1)
+    if probabilities.shape[1] <= NOT_DIGIT_CLASS:
+        return digits, np.ones(len(probabilities), bool)
+    return digits, probabilities[:, NOT_DIGIT_CLASS] < threshold
+
+
 def metadata_path_for(model_path: Path) -> Path:
     """The metadata JSON of a model given as its .onnx file, its .json file or its folder."""
     if model_path.is_dir():
