@@ -68,3 +68,12 @@ def to_unit_float(images: torch.Tensor) -> torch.Tensor:
 def normalise(unit: torch.Tensor) -> torch.Tensor:
     """[0, 1] pixels -> zero-mean, unit-variance network input (MNIST statistics)."""
     return (unit - MNIST_MEAN) / MNIST_STD
+
+
+def with_extra(data: LabelledImages, images: np.ndarray, labels: np.ndarray) -> LabelledImages:
+    """`data` followed by more uint8 images [N, 28, 28] with int64 labels [N]."""
+    if not len(labels):
+        return data
+    extra = LabelledImages.from_numpy(images, labels)
+    return LabelledImages(torch.cat([data.images, extra.images]),
+                          torch.cat([data.labels, extra.labels]))

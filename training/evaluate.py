@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.model import NOT_DIGIT_CLASS, ModelMetadata, decide
 from training.checkpoint import CheckpointError
 from training.dataset import LabelledImages
 from training.loop import evaluate, load_model
@@ -17,7 +18,7 @@ from training.onnx_model import onnx_probabilities
 
 
 def predict(model_path: Path, test: LabelledImages) -> np.ndarray:
-    """Probabilities [N, 10] from a checkpoint (.pt, PyTorch) or an exported model (.onnx)."""
+    """Probabilities [N, 10 or 11] from a checkpoint (.pt, PyTorch) or an exported model (.onnx)."""
     if model_path.suffix == ".onnx":
         if not model_path.is_file():
             raise CheckpointError(f"no ONNX model at {model_path}")
@@ -26,8 +27,17 @@ def predict(model_path: Path, test: LabelledImages) -> np.ndarray:
     return evaluate(model, test).probabilities.numpy()
 
 
+def threshold_for(model_path: Path) -> float:
+    """The not-a-digit threshold of an exported model (its metadata), else 0.5 (a checkpoint)."""
+    if model_path.suffix == ".onnx" and model_path.with_suffix(".json").is_file():
+        return ModelMetadata.from_file(model_path.with_suffix(".json")).not_digit_threshold
+    return 0.5
+
+
 def evaluate_file(model_path: Path, test: LabelledImages) -> ClassificationReport:
-    return classification_report(predict(model_path, test).argmax(axis=1), test.labels.numpy())
+    """The report of the service's answers: the digit, or class 10 for "not a digit"."""
+    digits, is_digit = decide(predict(model_path, test), threshold_for(model_path))
+    return classification_report(np.where(is_digit, digits, NOT_DIGIT_CLASS), test.labels.numpy())
 
 
 def main(argv: list[str] | None = None) -> int:

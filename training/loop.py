@@ -40,7 +40,7 @@ class EvalResult:
     loss: float  # mean cross-entropy (no label smoothing)
     accuracy: float  # in [0, 1]
     predictions: torch.Tensor  # int64 [N]
-    logits: torch.Tensor  # float32 [N, 10]
+    logits: torch.Tensor  # float32 [N, classes]
 
     @property
     def probabilities(self) -> torch.Tensor:
@@ -112,7 +112,7 @@ def evaluate(model: nn.Module, data: LabelledImages) -> EvalResult:
         loss_sum += F.cross_entropy(logits, data.labels[start : start + EVAL_BATCH],
                                     reduction="sum").item()
         outputs.append(logits)
-    logits = torch.cat(outputs) if outputs else torch.empty(0, 10)
+    logits = torch.cat(outputs) if outputs else torch.empty(0, 10)  # no images: shape moot
     predictions = logits.argmax(dim=1)
     return EvalResult(
         loss=loss_sum / max(1, len(data)),

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # rows of the report: the digits; a prediction of 10 means "not a digit"
 
 
 @dataclass(frozen=True)
 class ClassificationReport:
     accuracy: float  # in [0, 1]
-    confusion: np.ndarray  # int64 [10, 10]: rows are true labels, columns predictions
+    confusion: np.ndarray  # int64 [10 or 11]²: rows are true labels, columns predictions (the
+    # 11th: "not a digit")
     precision: np.ndarray  # float [10]
     recall: np.ndarray  # float [10]
 
@@ -22,7 +23,8 @@ class ClassificationReport:
 
 
 def classification_report(predictions: np.ndarray, labels: np.ndarray) -> ClassificationReport:
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    size = max(NUM_CLASSES, int(predictions.max(initial=0)) + 1, int(labels.max(initial=0)) + 1)
+    confusion = np.zeros((size, size), dtype=np.int64)
     np.add.at(confusion, (labels, predictions), 1)
     hits = np.diag(confusion).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -45,7 +47,8 @@ def format_report(report: ClassificationReport, title: str) -> str:
         lines.append(f"  {digit}    {report.precision[digit]:8.2%} {report.recall[digit]:8.2%} "
                      f"{int(report.confusion[digit].sum()):7d}")
     lines += ["", "confusion matrix (rows: true digit, columns: predicted)",
-              "     " + "".join(f"{d:>6}" for d in range(NUM_CLASSES))]
+              "     " + "".join(f"{d if d < NUM_CLASSES else 'none':>6}"
+                              for d in range(report.confusion.shape[1]))]
     for digit in range(NUM_CLASSES):
         lines.append(f"  {digit}  " + "".join(f"{n:>6}" for n in report.confusion[digit]))
     return "\n".join(lines)

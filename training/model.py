@@ -1,4 +1,4 @@
-"""The Digits CNN: three conv stages with pooling, a fully connected head, 10 logits."""
+"""The Digits CNN: three conv stages with pooling, a fully connected head, 10 or 11 logits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from torch import nn
 from training.config import ModelConfig
 
 IMAGE_SIZE = 28  # MNIST images are 28 x 28 pixels, one channel
-NUM_CLASSES = 10
 
 
 class ConvBnRelu(nn.Sequential):
@@ -30,7 +29,7 @@ class ConvStage(nn.Sequential):
 
 
 class DigitNet(nn.Module):
-    """28x28 -> 14x14 -> 7x7 -> 3x3 feature maps, then FC(hidden) -> FC(10) logits.
+    """28x28 -> 14x14 -> 7x7 -> 3x3 feature maps, then FC(hidden) -> FC(classes) logits.
 
     Takes float images normalised with the MNIST mean and std, shape [N, 1, 28, 28].
     """
@@ -45,7 +44,7 @@ class DigitNet(nn.Module):
             nn.BatchNorm1d(config.hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(config.dropout),
-            nn.Linear(config.hidden, NUM_CLASSES),
+            nn.Linear(config.hidden, config.classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,4 +63,4 @@ def multiply_adds(config: ModelConfig) -> int:
     for cin, cout in ((1, w1), (w1, w2), (w2, w3)):
         macs += size * size * 9 * (cin * cout + cout * cout)
         size //= 2
-    return macs + w3 * 9 * config.hidden + config.hidden * NUM_CLASSES
+    return macs + w3 * 9 * config.hidden + config.hidden * config.classes

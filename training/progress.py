@@ -49,3 +49,29 @@ class EpochProgress:
         self._stream.write(f"  validation loss {record['val_loss']:.4f} accuracy "
                            f"{record['val_accuracy']:.2%} ({record['seconds']:.1f}s)\n")
         self._stream.flush()
+
+
+class CountProgress:
+    """`label: n images (r/s)` on one line, redrawn as work arrives, for long preparation steps."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self._label = label
+        self._stream = stream or sys.stderr
+        self._count = 0
+        self._start = time.perf_counter()
+        self._interactive = self._stream.isatty()
+
+    def add(self, count: int) -> None:
+        self._count += count
+        if self._interactive:
+            self._stream.write("\r" + self._line() + "\x1b[K")
+            self._stream.flush()
+
+    def _line(self) -> str:
+        elapsed = time.perf_counter() - self._start
+        return (f"{self._label}: {self._count} images ({self._count / max(elapsed, 1e-9):.0f}/s, "
+                f"{elapsed:.0f}s)")
+
+    def close(self) -> None:
+        self._stream.write(("\r" if self._interactive else "") + self._line() + "\n")
+        self._stream.flush()

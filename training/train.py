@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 from training.checkpoint import save_json_atomic
-from training.config import PRESETS, TrainConfig, preset
+from training.config import PRESETS, ExtraDataConfig, TrainConfig, preset
 from training.dataset import split_mnist
+from training.extra_data import add_extra
 from training.loop import FitResult, evaluate, fit, load_model
 from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 from training.model import multiply_adds, parameter_count
-from training.progress import EpochProgress
+from training.progress import CountProgress, EpochProgress
 from training.provenance import environment, git_sha, utc_now
 
 EXIT_INTERRUPTED = 130  # conventional exit status after SIGINT: `make train export` stops there
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: MNIST is not available: {err}", file=sys.stderr)
         return 2
     splits = split_mnist(arrays, config.val_size, config.seed, config.train_limit)
+    if config.extra != ExtraDataConfig():
+        made = CountProgress("synthetic images (rendered and preprocessed once, then cached)")
+        splits = add_extra(splits, config.extra, run_dir, made.add)
+        made.close()
     if config.threads:
         import torch
 

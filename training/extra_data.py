@@ -1,0 +1,174 @@
+"""Training data beyond MNIST: "not a digit" images (class 10) and continental digit forms.
+
+Negatives are rendered as whole images and passed through the service's own preprocessing, so
+the model learns from exactly what serving will show it. Everything is seeded and cached in the
+run directory, so a resumed run trains on the same images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from serving.preprocess import prepare_array
+from training.config import ExtraDataConfig
+from training.continental import TRAIN_WRITERS, generate_continental
+from training.dataset import LabelledImages, Splits, with_extra
+from training.negatives import generate_negatives
+
+NOT_A_DIGIT = 10  # class index of "not a digit"
+_CHUNK = 500  # images per worker task
+PAIR_SHARE = 0.7  # of the digit pieces, the share that are touching pairs (the rest: cut digits,
+# which can look like other digits and are kept few)
+
+
+@dataclass(frozen=True)
+class ExtraImages:
+    """Synthetic uint8 MNIST-convention images [N, 28, 28] with int64 labels [N]."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def empty(cls) -> ExtraImages:
+        return cls(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
+
+    def __add__(self, other: ExtraImages) -> ExtraImages:
+        return ExtraImages(np.concatenate([self.images, other.images]),
+                           np.concatenate([self.labels, other.labels]))
+
+
+def _negative_chunk(task: tuple[int, int, int, str]) -> np.ndarray:
+    """Worker: `count` negatives from index `start` of stream `seed`, preprocessed; blanks
+    (a faint texture can be one) are dropped."""
+    seed, start, count, split = task
+    out = []
+    for image, _family in generate_negatives(count, seed, split=split, start=start):
+        prepared = prepare_array(image)
+        if prepared.pixels is not None:
+            out.append(prepared.pixels)
+    return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
+
+
+def preprocessed_negatives(count: int, seed: int, split: str, workers: int = 0,
+                           on_chunk: Callable[[int], None] | None = None) -> np.ndarray:
+    """`count` rendered negatives through serving's preprocessing, uint8 [≤ count, 28, 28]."""
+    tasks = [(seed, start, min(_CHUNK, count - start), split) for start in range(0, count, _CHUNK)]
+    workers = workers or len(os.sched_getaffinity(0))
+    chunks = []
+    with ProcessPoolExecutor(workers) as pool:
+        for chunk in pool.map(_negative_chunk, tasks):
+            chunks.append(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
+
+
+def digit_pieces(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """"Not a digit" candidates that reading a number produces when it cuts in the wrong place:
+    a digit cut through its middle, or two touching digits taken as one; uint8 [count, 28, 28]
+    as preprocessing renders them. Made from `digits` (uint8 [N, 28, 28]) of the same split."""
+    rng = np.random.default_rng([seed, 0xF2A6])
+    out = np.zeros((count, 28, 28), np.uint8)
+    made = 0
+    while made < count:
+        first = int(rng.integers(len(digits)))
+        if rng.random() < PAIR_SHARE:
+            canvas = _touching_pair(digits[first], digits[int(rng.integers(len(digits)))], rng)
+        elif labels[first] in (1, 7):
+            continue  # a piece of a 1 is still a 1; a 7's stem is one too
+        else:
+            canvas = _cut(digits[first], rng)
+            if canvas is None:
+                continue
+        prepared = prepare_array(canvas)
+        if prepared.pixels is not None:
+            out[made] = prepared.pixels
+            made += 1
+    return out
+
+
+def _ink_columns(digit: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(digit.max(axis=0) > 64)
+
+
+def _touching_pair(left: np.ndarray, right: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two digits side by side, `right` moved so its ink starts 3 px inside to 1 px past `left`'s."""
+    a, b = _ink_columns(left), _ink_columns(right)
+    shift = int(a[-1] - b[0] + rng.integers(-3, 2)) if a.size and b.size else 14
+    canvas = np.zeros((28, 28 + 28 + 8), np.uint8)
+    canvas[:, 4:32] = left
+    start = 4 + shift
+    canvas[:, start: start + 28] = np.maximum(canvas[:, start: start + 28], right)
+    return canvas
+
+
+def _cut(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """The left or right 35–65 % of a digit's ink columns; None when that piece is narrow (a
+    thin stroke reads as a 1)."""
+    cols = _ink_columns(digit)
+    if cols.size < 8:
+        return None
+    cut = cols[0] + round(rng.uniform(0.35, 0.65) * cols.size)
+    piece = digit.copy()
+    if rng.random() < 0.5:
+        piece[:, cut:] = 0
+    else:
+        piece[:, :cut] = 0
+    rows = np.flatnonzero(piece.max(axis=1) > 64)
+    kept = _ink_columns(piece)
+    if rows.size == 0 or kept.size < 0.5 * rows.size:
+        return None
+    return piece
+
+
+def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
+                on_chunk: Callable[[int], None] | None = None,
+                digits: tuple[np.ndarray, np.ndarray] | None = None) -> ExtraImages:
+    """The synthetic images of one split ("train" or "val"), cached under `cache_dir`; digit
+    pieces are cut from `digits` (images, labels) of that split."""
+    negatives = config.negatives_train if split == "train" else config.negatives_val
+    continental = config.continental_train if split == "train" else config.continental_val
+    seed = config.seed if split == "train" else config.seed + 1
+    key = hashlib.sha256(json.dumps([asdict(config), split]).encode()).hexdigest()[:16]
+    cache = cache_dir / f"extra-{split}-{key}.npz" if cache_dir else None
+    if cache is not None and cache.is_file():
+        with np.load(cache) as saved:
+            return ExtraImages(saved["images"], saved["labels"])
+    extra = ExtraImages.empty()
+    if negatives:
+        images = preprocessed_negatives(negatives, seed, "train", on_chunk=on_chunk)
+        extra = extra + ExtraImages(images, np.full(len(images), NOT_A_DIGIT, np.int64))
+    pieces = round(config.pieces_share * negatives)
+    if pieces and digits is not None:
+        images = digit_pieces(*digits, pieces, seed)
+        extra = extra + ExtraImages(images, np.full(len(images), NOT_A_DIGIT, np.int64))
+    if continental:
+        images, labels, _forms = generate_continental(continental, seed, TRAIN_WRITERS)
+        extra = extra + ExtraImages(images, labels.astype(np.int64))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(".partial.npz")
+        np.savez(partial, images=extra.images, labels=extra.labels)
+        os.replace(partial, cache)
+    return extra
+
+
+def add_extra(splits: Splits, config: ExtraDataConfig, cache_dir: Path | None,
+              on_chunk: Callable[[int], None] | None = None) -> Splits:
+    """The MNIST splits with the synthetic images appended to train and validation; the test
+    split stays MNIST's alone."""
+    def arrays(data: LabelledImages) -> tuple[np.ndarray, np.ndarray]:
+        return data.images[:, 0].numpy(), data.labels.numpy()
+
+    train = build_extra(config, "train", cache_dir, on_chunk, arrays(splits.train))
+    val = build_extra(config, "val", cache_dir, on_chunk, arrays(splits.val))
+    return Splits(train=with_extra(splits.train, train.images, train.labels),
+                  val=with_extra(splits.val, val.images, val.labels), test=splits.test)
