@@ -18,11 +18,11 @@ from serving.client import (
     ResultStatus,
     ServiceUnavailableError,
 )
+from serving.client.results import box_json
 from serving.errors import DigitsError
 from serving.preprocess import prepare_encoded
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,10 @@ def classify(client: DigitsClient, data: bytes, sure_confidence: float,
              pool: Executor) -> Reply:
     """Classify one encoded image; 200 with the prediction, 400 for a non-image, 503 when down.
 
-    The preview is prepared on `pool` while the service classifies, so it adds no latency when a
-    core is free; for anything but a digit the service's answer wins and the preview is dropped.
+    The answer passes the service's status (digit, not_a_digit or blank), not_digit_probability
+    and the ink's box (image pixels) through. The preview is prepared on `pool` while the service
+    classifies, so it adds no latency when a core is free; it is shown for what the model ran on
+    (a digit or not a digit) and dropped for a blank page.
     """
     if not data:
         return Reply(400, {"error": "The request held no image.", "kind": "bad_image"})
@@ -77,15 +79,16 @@ def classify(client: DigitsClient, data: bytes, sure_confidence: float,
                            "kind": "bad_image"})
     body: dict[str, Any] = {"status": str(result.status), "digit": result.digit,
                             "confidence": result.confidence,
-                            "probabilities": list(result.probabilities), "preview": None}
-    if result.status is ResultStatus.DIGIT:
-        body["sure"] = result.confidence >= sure_confidence
+                            "not_digit_probability": result.not_digit_probability,
+                            "probabilities": list(result.probabilities),
+                            "box": box_json(result.box), "preview": None,
+                            "sure": (result.status is ResultStatus.DIGIT
+                                     and result.confidence >= sure_confidence)}
+    if result.status in (ResultStatus.DIGIT, ResultStatus.NOT_A_DIGIT):
         try:
             body["preview"] = preview.result()
         except DigitsError as err:  # the service decoded it, so this would be a local mismatch
             log.warning("preview failed although the service classified the image: %s", err)
-    else:
-        body["sure"] = False
     return Reply(200, body)
 
 

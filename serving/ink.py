@@ -48,15 +48,18 @@ class InkMap:
         top, bottom, left, right = box
         return tuple(round(float(v) * self.to_input) for v in (left, top, right, bottom))
 
-    def digit_ink(self, strokes: np.ndarray) -> np.ndarray:
-        """The ink of the pixels near `strokes` (a subset of mask), scaled to 0–1, zero elsewhere.
+    def digit_ink(self, strokes: np.ndarray,
+                  window: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
+        """The ink of the pixels near `strokes` (a subset of mask, within `window` of it), scaled
+        to 0–1, zero elsewhere.
 
         Antialiased stroke edges lie below the mask threshold: ink within 2 px of a stroke is kept.
         """
-        level = float(quantiles(self.ink[strokes], [0.75], -1, 1)[0])
+        ink = self.ink[window]
+        level = float(quantiles(ink[strokes], [0.75], -1, 1)[0])
         floor = max(2 * self.noise, 0.15 * level)
         near = max_filter(strokes, 5)
-        return np.clip((self.ink - floor) / max(level - floor, 1e-6), 0, 1) * near
+        return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
 
 
 def find_ink(gray: np.ndarray, to_input: float, config: InkConfig) -> InkMap | None:

@@ -19,18 +19,28 @@ from serving.preprocess import (
     decode_gray,
     prepare_raw,
 )
-from serving.segment import SegmentConfig, aspect_penalty, clusters_of
+from serving.segment import SegmentConfig, lattice_of, piece_prior
+
+
+@dataclass(frozen=True)
+class Step:
+    """Units [start, stop) of the number read as the candidates `pieces`, left to right."""
+
+    start: int
+    stop: int
+    pieces: tuple[int, ...]  # indices into NumberLayout.pixels
 
 
 @dataclass(frozen=True)
 class NumberLayout:
-    """Every candidate digit of one image, and which candidates make each way of reading it."""
+    """Every candidate digit of one image, and the steps that read the number from them: any
+    path of steps from unit 0 to unit `units` is one reading of the whole number."""
 
     pixels: np.ndarray  # uint8 [K, 28, 28]: the candidates, as the model takes them
     boxes: tuple[Box, ...]  # [K] where each candidate is in the input image
     priors: tuple[float, ...]  # [K] log-prior of each candidate being one digit (its shape)
-    clusters: tuple[tuple[tuple[int, ...], ...], ...]  # left to right: per cluster, its ways to be
-    # cut (1 piece, 2 pieces...), each a tuple of candidate indices left to right
+    units: int
+    steps: tuple[Step, ...]
 
 
 def layout_raw(data: bytes) -> NumberLayout | None:
@@ -38,8 +48,8 @@ def layout_raw(data: bytes) -> NumberLayout | None:
     prepared = prepare_raw(data)
     if prepared.pixels is None:
         return None
-    return NumberLayout(prepared.pixels[None], ((0, 0, MNIST_SIDE, MNIST_SIDE),), (0.0,),
-                        (((0,),),))
+    return NumberLayout(prepared.pixels[None], ((0, 0, MNIST_SIDE, MNIST_SIDE),), (0.0,), 1,
+                        (Step(0, 1, (0,)),))
 
 
 def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = DEFAULT_CONFIG,
@@ -52,54 +62,58 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
     clean = clean_ink(gray, to_input, config)
     if clean is None:
         return None
-    groups, clusters = clusters_of(clean.strokes, segment)
+    lattice = lattice_of(clean.strokes, segment)
+    labels = lattice.groups.labels
     pixels: list[np.ndarray] = []
     boxes: list[Box] = []
     priors: list[float] = []
-    ways_per_cluster = []
-    for cluster in clusters:
-        top, bottom, left, right = cluster.box
-        member = np.zeros_like(clean.strokes)
-        member[top:bottom, left:right] = np.isin(groups.labels[top:bottom, left:right],
-                                                 cluster.labels)
-        ways = []
-        for split in cluster.splits:
-            indices = []
-            for start, stop in split:
-                piece = np.zeros_like(member)
-                piece[:, left + start: left + stop] = member[:, left + start: left + stop]
-                rows = np.flatnonzero(piece.any(axis=1))
-                if rows.size == 0:
-                    break
-                indices.append(len(pixels))
-                pixels.append(clean.digit_pixels(piece, config.render))
-                boxes.append(clean.ink.input_box((rows[0], rows[-1] + 1, left + start,
-                                                  left + stop)))
-                priors.append(aspect_penalty(stop - start, bottom - top, segment))
-            else:
-                ways.append(tuple(indices))
-        if ways:
-            ways_per_cluster.append(tuple(ways))
+    steps = []
+    for reading in lattice.readings:
+        member = np.isin(labels, reading.labels)
+        indices = []
+        for start, stop in reading.pieces:
+            piece = np.zeros_like(member)
+            piece[:, start:stop] = member[:, start:stop]
+            rows = np.flatnonzero(piece.any(axis=1))
+            if rows.size == 0:
+                break
+            indices.append(len(pixels))
+            pixels.append(clean.digit_pixels(piece, config.render))
+            boxes.append(clean.ink.input_box((rows[0], rows[-1] + 1, start, stop)))
+            priors.append(piece_prior(stop - start, rows[-1] + 1 - rows[0], lattice.digit_height,
+                                      segment))
+        else:
+            steps.append(Step(reading.start, reading.stop, tuple(indices)))
     if not pixels:
         return None
-    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), tuple(ways_per_cluster))
+    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), lattice.units,
+                        tuple(steps))
 
 
 def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
                 threshold: float) -> NumberReading:
-    """The most probable reading: per cluster, the cut whose pieces are most surely digits; pieces
-    that are not digits (a letter, a dash) are left out; NOT_A_NUMBER when no digit is left."""
+    """The most probable reading: the path of steps whose pieces are most surely digits (by the
+    model and their shape); pieces that are not digits (a letter, a dash) are left out;
+    NOT_A_NUMBER when no digit is left."""
     rows = np.stack(probabilities).astype(np.float64)
     digit_p = rows[:, :NUM_CLASSES]
     not_digit = rows[:, NOT_DIGIT_CLASS] if rows.shape[1] > NOT_DIGIT_CLASS else np.zeros(len(rows))
-    best_p = digit_p.max(axis=1)
+    piece_score = np.log(np.maximum(digit_p.max(axis=1), 1e-9)) + np.asarray(layout.priors)
+    best = [-math.inf] * (layout.units + 1)
+    came_by: list[Step | None] = [None] * (layout.units + 1)
+    best[0] = 0.0
+    for step in sorted(layout.steps, key=lambda s: s.start):
+        score = best[step.start] + float(piece_score[list(step.pieces)].sum())
+        if score > best[step.stop]:
+            best[step.stop], came_by[step.stop] = score, step
+    path: list[Step] = []
+    at = layout.units
+    while at > 0 and came_by[at] is not None:
+        path.append(came_by[at])
+        at = came_by[at].start
     readings: list[DigitReading] = []
-    for ways in layout.clusters:
-        def score(way: tuple[int, ...]) -> float:
-            return sum(math.log(max(best_p[i], 1e-9)) + layout.priors[i] for i in way)
-
-        chosen = max(ways, key=score)
-        for i in chosen:
+    for step in reversed(path):
+        for i in step.pieces:
             if not_digit[i] >= threshold:
                 continue
             digit = int(digit_p[i].argmax())

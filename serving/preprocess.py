@@ -158,11 +158,19 @@ class CleanInk:
     def digit_pixels(self, strokes: np.ndarray, render: RenderConfig) -> np.ndarray:
         """uint8 [28, 28] of the digit whose mask pixels are `strokes` (a subset of self.strokes)."""
         rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-        box = (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
-        values = self.ink.digit_ink(strokes)
-        if self.lines.any():
-            values = values * ~(max_filter(self.lines, 3) & ~strokes)
-        return render_digit(values, strokes, box, render)
+        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        # Work on the digit's surroundings only: render_digit reaches at most ~0.14 × the box
+        # beyond it (its margin and stroke widening), so a wider window gives the same pixels.
+        margin = math.ceil(0.15 * max(bottom - top, right - left)) + 4
+        window = (slice(max(0, top - margin), bottom + margin),
+                  slice(max(0, left - margin), right + margin))
+        near = strokes[window]
+        values = self.ink.digit_ink(near, window)
+        lines = self.lines[window]
+        if lines.any():
+            values = values * ~(max_filter(lines, 3) & ~near)
+        y0, x0 = window[0].start, window[1].start
+        return render_digit(values, near, (top - y0, bottom - y0, left - x0, right - x0), render)
 
 
 def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> CleanInk | None:

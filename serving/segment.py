@@ -30,6 +30,7 @@ class SegmentConfig:
     cut_window: float = 0.3  # a cut is sought within this share of a digit's width of the even
     # split, at the column with the least ink
     max_digits: int = 16  # most digits one number may have
+    merge_aspect: float = 0.9  # two neighbouring units this narrow together may be one digit
     piece_cost: float = 1.5  # log-prior cost of each extra piece a cluster is cut into: a cut
     # must make the pieces clearly surer digits than the whole
 
@@ -42,27 +43,64 @@ class SegmentConfig:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """One candidate digit: the columns of one stroke cluster."""
-
-    cluster: int  # index of its cluster in NumberLayout.clusters
-    columns: Columns
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """Stroke groups that share columns (a digit, or several touching digits)."""
+class Unit:
+    """Stroke groups that share columns: one digit, several touching digits, or part of a digit
+    whose strokes the pen did not join."""
 
     labels: tuple[int, ...]  # group labels of Groups
     box: tuple[int, int, int, int]  # (top, bottom, left, right) of the analysed image
-    splits: tuple[tuple[Columns, ...], ...]  # the ways to cut it: 1 piece, 2 pieces, ...
 
 
-def clusters_of(mask: np.ndarray, config: SegmentConfig) -> tuple[Groups, list[Cluster]]:
-    """The stroke clusters of a number's mask, left to right, specks dropped, with their cuts."""
+@dataclass(frozen=True)
+class Reading:
+    """One way to read units [start, stop): as digits cut at `pieces`."""
+
+    start: int
+    stop: int
+    labels: tuple[int, ...]  # the group labels of those units
+    pieces: tuple[Columns, ...]  # absolute columns of each digit, left to right
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Every way to read a number: a path of Readings from unit 0 to unit `units` is a reading
+    of the whole number."""
+
+    groups: Groups
+    units: int
+    readings: tuple[Reading, ...]
+    digit_height: float  # median height of the number's digits, analysed px
+
+
+def lattice_of(mask: np.ndarray, config: SegmentConfig) -> Lattice:
+    """The units of a number's mask, left to right (specks dropped), and their readings: each
+    unit alone (whole, or cut into 2, 3... digits when wide) and each pair of neighbouring
+    units as one digit when together they are no wider than a digit."""
     groups = stroke_groups(mask, config.components)
+    units = _units(groups, config)
+    if not units:
+        return Lattice(groups, 0, (), 0.0)
+    heights = [u.box[1] - u.box[0] for u in units]
+    digit_height = float(np.median([h for h in heights if h >= 0.5 * max(heights)]))
+    readings = []
+    for i, unit in enumerate(units):
+        top, bottom, left, right = unit.box
+        member = np.isin(groups.labels[top:bottom, left:right], unit.labels)
+        for split in _splits(member, digit_height, config):
+            readings.append(Reading(i, i + 1, unit.labels,
+                                    tuple((left + a, left + b) for a, b in split)))
+        if i + 1 < len(units):
+            after = units[i + 1]
+            width = max(right, after.box[3]) - min(left, after.box[2])
+            if width <= config.merge_aspect * digit_height:
+                readings.append(Reading(i, i + 2, unit.labels + after.labels,
+                                        ((min(left, after.box[2]), max(right, after.box[3])),)))
+    return Lattice(groups, len(units), tuple(readings), digit_height)
+
+
+def _units(groups: Groups, config: SegmentConfig) -> list[Unit]:
     if groups.count == 0:
-        return groups, []
+        return []
     heights = groups.boxes[1:, 1] - groups.boxes[1:, 0]
     tall = heights >= config.speck_height * heights.max()
     order = sorted(range(1, groups.count + 1), key=lambda g: groups.boxes[g, 2])
@@ -80,18 +118,14 @@ def clusters_of(mask: np.ndarray, config: SegmentConfig) -> tuple[Groups, list[C
                 last.append(label)
                 continue
         merged.append([label])
-    clusters = []
-    digit_height = float(np.median([groups.boxes[labels, 1].max() - groups.boxes[labels, 0].min()
-                                    for labels in merged if any(tall[g - 1] for g in labels)]))
+    units = []
     for labels in merged:
         if not any(tall[g - 1] for g in labels):
             continue  # a dot, a dash or noise between digits
         boxes = groups.boxes[labels]
-        box = (int(boxes[:, 0].min()), int(boxes[:, 1].max()), int(boxes[:, 2].min()),
-               int(boxes[:, 3].max()))
-        member = np.isin(groups.labels[box[0]:box[1], box[2]:box[3]], labels)
-        clusters.append(Cluster(tuple(labels), box, _splits(member, digit_height, config)))
-    return groups, clusters
+        units.append(Unit(tuple(labels), (int(boxes[:, 0].min()), int(boxes[:, 1].max()),
+                                          int(boxes[:, 2].min()), int(boxes[:, 3].max()))))
+    return units
 
 
 def _splits(member: np.ndarray, digit_height: float,
@@ -119,8 +153,10 @@ def _splits(member: np.ndarray, digit_height: float,
     return tuple(options)
 
 
-def aspect_penalty(width: int, height: int, config: SegmentConfig) -> float:
-    """Log-prior of one piece being a single digit: 0 up to split_aspect × height wide, then
-    falling (wide pieces are touching digits); each piece also costs piece_cost."""
-    excess = width / max(height, 1) - config.split_aspect
-    return -8.0 * max(0.0, excess) - config.piece_cost
+def piece_prior(width: int, height: int, digit_height: float, config: SegmentConfig) -> float:
+    """Log-prior of one piece being a single digit: wider than split_aspect + 0.3 times the digit
+    height (touching digits) or lower than half of it (a fragment, a dash) is unlikely; each
+    piece also costs piece_cost."""
+    wide = width / max(digit_height, 1) - config.split_aspect - 0.3
+    low = 0.5 - height / max(digit_height, 1)
+    return -8.0 * max(0.0, wide) - 8.0 * max(0.0, low) - config.piece_cost

@@ -22,6 +22,7 @@ from serving.errors import (
 from serving.generated.digits.v1 import digits_pb2 as pb
 from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
 from serving.model import IMAGE_SIZE
+from serving.numbers import NumberReading, NumberStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ _STATUS_TO_PROTO = {
     Status.BLANK: pb.RESULT_STATUS_BLANK,
     Status.ERROR: pb.RESULT_STATUS_ERROR,
 }
+_NUMBER_STATUS_TO_PROTO = {
+    NumberStatus.NUMBER: pb.NUMBER_STATUS_NUMBER,
+    NumberStatus.NOT_A_NUMBER: pb.NUMBER_STATUS_NOT_A_NUMBER,
+    NumberStatus.BLANK: pb.NUMBER_STATUS_BLANK,
+    NumberStatus.ERROR: pb.NUMBER_STATUS_ERROR,
+}
 _POLARITY_TO_PROTO = {
     "light_on_dark": pb.POLARITY_LIGHT_ON_DARK,
     "dark_on_light": pb.POLARITY_DARK_ON_LIGHT,
@@ -54,7 +61,7 @@ _POLARITY_TO_PROTO = {
 class RequestLimits:
     """Request-level limits; per-image limits are the engine's ImageLimits."""
 
-    max_images_per_request: int = 1024  # images in one ClassifyRequest, ≥ 1
+    max_images_per_request: int = 1024  # images in one request or stream message, ≥ 1
     max_message_bytes: int = 16 * MiB  # one request message, bytes (gRPC enforces it), ≥ 1 KiB
 
     def __post_init__(self) -> None:
@@ -95,6 +102,17 @@ def to_result(index: int, image_id: str, prediction: Prediction) -> pb.Result:
     return result
 
 
+def to_number_result(index: int, image_id: str, reading: NumberReading) -> pb.NumberResult:
+    result = pb.NumberResult(index=index, id=image_id,
+                             status=_NUMBER_STATUS_TO_PROTO[reading.status], error=reading.error)
+    if reading.status is NumberStatus.NUMBER:
+        result.number = reading.number
+        result.confidence = reading.confidence
+        result.digits.extend(pb.DigitReading(digit=d.digit, confidence=d.confidence,
+                                             box=to_box(d.box)) for d in reading.digits)
+    return result
+
+
 class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
     """Each RPC converts its request, awaits the engine, and converts the answer back (grpc.aio:
     every RPC runs on the server's one event loop, so handlers never block)."""
@@ -103,7 +121,7 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
         self._engine = engine
         self._limits = limits or RequestLimits()
 
-    def _inputs(self, request: pb.ClassifyRequest) -> list[ImageInput]:
+    def _inputs(self, request: pb.ClassifyRequest | pb.ReadNumberRequest) -> list[ImageInput]:
         count, limit = len(request.images), self._limits.max_images_per_request
         if count == 0:
             raise InvalidRequestError("the request has no images; send 1 or more")
@@ -144,6 +162,19 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
             return pb.ClassifyResponse(
                 results=[to_result(i, image.id, p)
                          for i, (image, p) in enumerate(zip(request.images, predictions,
+                                                            strict=True))],
+                model_name=meta.name, model_version=meta.version)
+
+    async def ReadNumber(self, request: pb.ReadNumberRequest,  # noqa: N802 (gRPC method name)
+                         context: grpc.aio.ServicerContext) -> pb.ReadNumberResponse:
+        async with self._call(context, "ReadNumber") as counts:
+            counts["images"] = len(request.images)
+            readings = await self._engine.read_number_async(self._inputs(request),
+                                                            context.time_remaining())
+            meta = self._engine.metadata
+            return pb.ReadNumberResponse(
+                results=[to_number_result(i, image.id, r)
+                         for i, (image, r) in enumerate(zip(request.images, readings,
                                                             strict=True))],
                 model_name=meta.name, model_version=meta.version)
 

@@ -3,6 +3,7 @@
 
 const LIVE_INTERVAL_MS = 120; // while drawing, at most one prediction per this interval
 const LINE_WIDTH = 1 / 14; // stroke width as a fraction of the pad side (≈ MNIST's stroke width)
+const PAD_FIT = {scale: 1, dx: 0, dy: 0}; // a drawing is sent as the pad itself: no mapping
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -19,7 +20,8 @@ const state = {
   timer: null,
   lastPoint: null,
   pointerId: null,
-  upload: null, // {blob, version}: an uploaded file, sent as is while the pad is unchanged
+  upload: null, // {blob, version, fit}: an uploaded file, sent as is while the pad is unchanged;
+  // fit maps the file's pixels onto the pad ({scale, dx, dy}; null if the browser cannot draw it)
   strokeEnd: null, // {at, version}: the last stroke's end, for the latency figure
   latencies: [],
 };
@@ -120,16 +122,21 @@ document.addEventListener("keydown", (event) => {
 
 // ---- upload -------------------------------------------------------------------------------
 
+// Draws the file centred on the pad; returns how its pixels map onto the pad's, or null.
 async function showUpload(file) {
   resetPad();
   try {
+    // createImageBitmap applies the EXIF orientation, as the service does before it measures
+    // the ink's box, so the box lands on the picture as shown.
     const bitmap = await createImageBitmap(file);
     const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
     const w = bitmap.width * scale, h = bitmap.height * scale;
-    ctx.drawImage(bitmap, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    const fit = {scale, dx: (pad.width - w) / 2, dy: (pad.height - h) / 2};
+    ctx.drawImage(bitmap, fit.dx, fit.dy, w, h);
     resetStyleOnly();
+    return fit;
   } catch (err) {
-    // Not an image the browser can draw: the service's answer explains it.
+    return null; // not an image the browser can draw: the service's answer explains it
   }
 }
 
@@ -142,11 +149,12 @@ function resetStyleOnly() {
 async function upload(file) {
   if (!file) return;
   state.version += 1;
-  state.upload = {blob: file, version: state.version};
+  const upload = {blob: file, version: state.version, fit: null};
+  state.upload = upload;
   state.strokeEnd = null;
   setInked(true);
   settle();
-  await showUpload(file);
+  upload.fit = await showUpload(file);
   predictNow();
 }
 $("file").addEventListener("change", (event) => {
@@ -219,8 +227,10 @@ async function predict(urgent = false) {
   state.pending = false;
   settle();
   let answer;
+  const upload = state.upload && state.upload.version === version ? state.upload : null;
+  const fit = upload ? upload.fit : PAD_FIT; // for this request, whatever happens meanwhile
   try {
-    const body = state.upload && state.upload.version === version ? state.upload.blob : padPng();
+    const body = upload ? upload.blob : padPng();
     const response = await fetch("/api/classify", {method: "POST", body,
       headers: {"Content-Type": "application/octet-stream"}});
     const json = await response.json().catch(() => ({}));
@@ -231,7 +241,7 @@ async function predict(urgent = false) {
       error: "Cannot reach the demo's web server. Is `make demo` still running?"};
   }
   state.inFlight -= 1;
-  render(version, answer);
+  render(version, answer, fit);
   if (state.inFlight === 0 && (state.pending || state.version > state.shownVersion)) {
     state.pending = false;
     predict();
@@ -285,15 +295,31 @@ function setPreview(src) {
   if (src) $("preview").src = src;
 }
 
+// Outlines the ink the service classified: `box` is in the sent image's pixels, `fit` maps them
+// onto the pad. An overlay, not drawn on the canvas, which is what the next request sends.
+function setBox(box, fit, kind) {
+  const outline = $("ink-box");
+  outline.hidden = !box || !fit;
+  if (outline.hidden) return;
+  const at = (v, px) => `calc(${(100 * v / pad.width).toFixed(2)}% + ${px}px)`;
+  const margin = 4; // CSS px between the ink and the outline, so that it does not hide the ink
+  outline.style.left = at(fit.dx + box.left * fit.scale, -margin);
+  outline.style.top = at(fit.dy + box.top * fit.scale, -margin);
+  outline.style.width = at((box.right - box.left) * fit.scale, 2 * margin);
+  outline.style.height = at((box.bottom - box.top) * fit.scale, 2 * margin);
+  outline.dataset.kind = kind;
+}
+
 function setService(up, text) {
   const pill = $("service");
   pill.dataset.state = up ? "up" : "down";
   pill.textContent = text;
 }
 
-function render(version, answer) {
+function render(version, answer, fit = PAD_FIT) {
   if (version < state.shownVersion) return; // an older request answered late
   state.shownVersion = version;
+  setBox(answer.box, fit, answer.status);
   const error = $("error");
   error.hidden = answer.status !== "error";
   if (answer.status === "error") {
@@ -313,6 +339,13 @@ function render(version, answer) {
       sure ? `${percent(answer.confidence)} confident` :
         `Maybe ${article(answer.digit)} ${answer.digit} (${percent(answer.confidence)}). Try drawing it larger or clearer.`,
       answer.confidence);
+    drawBars(answer.probabilities);
+    setPreview(answer.preview);
+    refreshServiceIfDown();
+  } else if (answer.status === "not_a_digit") {
+    setVerdict("not-digit", "✕", "Not a digit",
+      `That looks like something else (${percent(answer.not_digit_probability)} sure). Draw one digit, 0–9.`,
+      0);
     drawBars(answer.probabilities);
     setPreview(answer.preview);
     refreshServiceIfDown();

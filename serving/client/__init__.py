@@ -10,7 +10,14 @@ from serving.client.errors import (
     ServiceUnavailableError,
 )
 from serving.client.images import ImageLike
-from serving.client.results import Classification, ModelInfo, ResultStatus
+from serving.client.results import (
+    Classification,
+    DigitReading,
+    ModelInfo,
+    NumberReading,
+    NumberStatus,
+    ResultStatus,
+)
 from serving.client.sync import DigitsClient
 
 __all__ = [
@@ -18,11 +25,14 @@ __all__ = [
     "Classification",
     "ClientConfig",
     "DeadlineExceededError",
+    "DigitReading",
     "DigitsClient",
     "DigitsClientError",
     "ImageInputError",
     "ImageLike",
     "ModelInfo",
+    "NumberReading",
+    "NumberStatus",
     "RequestRejectedError",
     "ResultStatus",
     "ServiceUnavailableError",

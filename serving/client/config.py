@@ -16,7 +16,7 @@ class ClientConfig:
     retries: int = 3  # further attempts after UNAVAILABLE, ≥ 0
     backoff_initial_s: float = 0.1  # wait before the first retry, seconds; doubles per retry
     backoff_max_s: float = 2.0  # longest wait between retries, seconds
-    chunk_images: int = 256  # most images per Classify call, ≥ 1 (server default limit: 1024)
+    chunk_images: int = 256  # most images per Classify or ReadNumber call, ≥ 1 (server: 1024)
     chunk_bytes: int = 3 * MiB  # most image bytes per call, ≥ 1 (server default limit: 16 MiB)
     max_receive_bytes: int = 64 * MiB  # largest response the client accepts, bytes
 

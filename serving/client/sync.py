@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from serving.client.config import DEFAULT_TARGET, ClientConfig
 from serving.client.errors import translate
 from serving.client.images import ImageLike, chunks, to_image, to_images
-from serving.client.results import Classification, ModelInfo
+from serving.client.results import Classification, ModelInfo, NumberReading
 from serving.generated.digits.v1 import digits_pb2 as pb
 from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
 
@@ -20,6 +20,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["DigitClassifier"].full_name
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
+Answer = TypeVar("Answer")
 
 
 class DigitsClient:
@@ -56,15 +57,27 @@ class DigitsClient:
                 raise translate(err, self.target) from err
         raise AssertionError("the loop returns or raises")
 
+    def _per_image(self, rpc: Callable[..., Any], request_type: Callable[..., Any],
+                   images: Iterable[ImageLike],
+                   convert: Callable[[Any, int], Answer]) -> list[Answer]:
+        """Send `images` in chunks, one `rpc` call each; one answer per image, in input order."""
+        answers: list[Answer] = []
+        for chunk in chunks(to_images(images), self.config):
+            response = self._call(rpc, request_type(images=chunk))
+            offset = len(answers)
+            answers.extend(convert(r, offset + r.index) for r in response.results)
+        return answers
+
     def classify(self, images: Iterable[ImageLike]) -> list[Classification]:
         """One Classification per image, in input order; large lists go in several calls."""
-        results: list[Classification] = []
-        for chunk in chunks(to_images(images), self.config):
-            response = self._call(self._stub.Classify, pb.ClassifyRequest(images=chunk))
-            offset = len(results)
-            results.extend(Classification.from_proto(r, offset + r.index)
-                           for r in response.results)
-        return results
+        return self._per_image(self._stub.Classify, pb.ClassifyRequest, images,
+                               Classification.from_proto)
+
+    def read_number(self, images: Iterable[ImageLike]) -> list[NumberReading]:
+        """One NumberReading per image (each holding one whole number, e.g. "0417"), in input
+        order; large lists go in several calls. A raw 28 × 28 array reads as one digit."""
+        return self._per_image(self._stub.ReadNumber, pb.ReadNumberRequest, images,
+                               NumberReading.from_proto)
 
     def classify_one(self, image: ImageLike) -> Classification:
         return self.classify([image])[0]

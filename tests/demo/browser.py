@@ -47,7 +47,8 @@ def draw(page: Page, paths: list[Stroke]) -> None:
 
 
 def shown(page: Page) -> dict:
-    """What the page shows: result state, digit text, headline, error text, preview visible."""
+    """What the page shows: result state, digit text, headline, error text, preview visible,
+    ink box outlined."""
     return page.evaluate("""() => ({
         state: document.getElementById('result').dataset.state,
         digit: document.getElementById('digit').textContent,
@@ -55,6 +56,7 @@ def shown(page: Page) -> dict:
         error: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent,
         preview: !document.getElementById('preview').hidden,
         service: document.getElementById('service').textContent,
+        box: !document.getElementById('ink-box').hidden,
     })""")
 
 

@@ -8,13 +8,16 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from demo import api
 from demo.app import DemoServer, create_web_server, serve_in_thread
 from demo.config import DemoConfig
+from serving.client import Classification, ResultStatus
 from serving.preprocess import prepare_encoded
 from tests.demo.stack import start_web
 from tests.demo.strokes import render_png, strokes
@@ -56,6 +59,9 @@ def test_drawn_mnist_digit_is_classified_with_preview(web: DemoServer, mnist) ->
     png = base64.b64decode(body["preview"].removeprefix("data:image/png;base64,"))
     preview = np.asarray(Image.open(io.BytesIO(png)))
     np.testing.assert_array_equal(preview, prepare_encoded(data).pixels)
+    left, top, right, bottom = prepare_encoded(data).ink_box
+    assert body["box"] == {"left": left, "top": top, "right": right, "bottom": bottom}
+    assert body["not_digit_probability"] == 0  # the exported model has no "not a digit" output
 
 
 def test_every_digit_drawn_from_mnist_strokes_is_read(web: DemoServer, mnist) -> None:
@@ -68,6 +74,42 @@ def test_blank_canvas_is_blank_and_not_sure(web: DemoServer) -> None:
     status, body = call(web.url + "api/classify", white_png())
     assert status == 200
     assert body["status"] == "blank" and body["sure"] is False and body["preview"] is None
+    assert body["box"] is None and body["digit"] is None
+
+
+BAR_BOX = (40, 130, 240, 150)  # left, top, right, bottom of bar_png()'s ink
+
+
+def bar_png() -> bytes:
+    """A horizontal bar on white: a "−"."""
+    left, top, right, bottom = BAR_BOX
+    page = np.full((280, 280), 255, np.uint8)
+    page[top:bottom, left:right] = 30
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class NotADigitClient:
+    """A DigitsClient stand-in that finds every image not a digit, the ink at BAR_BOX."""
+
+    target = "127.0.0.1:1"
+
+    def classify_one(self, data: bytes) -> Classification:
+        return Classification(index=0, id="", status=ResultStatus.NOT_A_DIGIT, digit=None,
+                              confidence=0.0, probabilities=(0.1,) * 10, error="", batch_size=1,
+                              not_digit_probability=0.9, box=BAR_BOX)
+
+
+def test_not_a_digit_passes_status_probability_box_and_preview_through() -> None:
+    with ThreadPoolExecutor(1) as pool:
+        reply = api.classify(NotADigitClient(), bar_png(), 0.6, pool)  # type: ignore[arg-type]
+    body = reply.body
+    assert reply.status == 200
+    assert body["status"] == "not_a_digit" and body["digit"] is None and body["sure"] is False
+    assert body["not_digit_probability"] == 0.9 and len(body["probabilities"]) == 10
+    assert body["box"] == {"left": 40, "top": 130, "right": 240, "bottom": 150}
+    assert body["preview"].startswith("data:image/png;base64,")  # what the model was shown
 
 
 @pytest.mark.parametrize("data", [b"this is not an image", b""])

@@ -28,9 +28,11 @@ def reference_probabilities(images: np.ndarray) -> np.ndarray:
 
 
 def write_fake_model(folder: Path, input_type: int = TensorProto.UINT8,
-                     **metadata_changes: object) -> Path:
-    """A uint8 [N, 1, 28, 28] -> softmax [N, 10] linear model and its metadata; returns the
-    .onnx path. `metadata_changes` override top-level metadata keys."""
+                     weights: np.ndarray = FAKE_WEIGHTS, **metadata_changes: object) -> Path:
+    """A uint8 [N, 1, 28, 28] -> softmax [N, 10] linear model and its metadata (or [N, 11] when
+    `weights` has 11 columns); returns the .onnx path. `metadata_changes` override top-level
+    metadata keys."""
+    outputs = weights.shape[1]
     nodes = [
         helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
         helper.make_node("Reshape", ["x", "shape"], ["flat"]),
@@ -41,11 +43,11 @@ def write_fake_model(folder: Path, input_type: int = TensorProto.UINT8,
     graph = helper.make_graph(
         nodes, "fake_digits",
         [helper.make_tensor_value_info("image", input_type, ["batch", 1, 28, 28])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", outputs])],
         initializer=[
             numpy_helper.from_array(np.array([-1, 784], np.int64), "shape"),
             numpy_helper.from_array(np.array(255.0, np.float32), "scale"),
-            numpy_helper.from_array(FAKE_WEIGHTS, "weights"),
+            numpy_helper.from_array(weights, "weights"),
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -58,7 +60,7 @@ def write_fake_model(folder: Path, input_type: int = TensorProto.UINT8,
         "test_accuracy": 0.5, "opset": 17, "created": "2026-11-26",
         "input": {"name": "image", "dtype": "uint8", "shape": ["batch", 1, 28, 28],
                   "polarity": "light_on_dark"},
-        "output": {"name": "probabilities", "dtype": "float32", "shape": ["batch", 10]},
+        "output": {"name": "probabilities", "dtype": "float32", "shape": ["batch", outputs]},
         "normalisation": {"scale": 255}, "preprocessing": {"image_size": 28, "digit_box": 20},
     }
     metadata.update(metadata_changes)
@@ -83,3 +85,32 @@ def start_server(model: Path, batcher: BatcherConfig,
     server, port = create_server(config)
     server.start()
     return server, port
+
+
+NOT_DIGIT_THRESHOLD = 0.5  # of the model write_not_digit_model writes
+MINUS_BOX = (8, 18, 52, 23)  # left, top, right, bottom of minus_page()'s ink
+
+
+def not_digit_weights() -> np.ndarray:
+    """FAKE_WEIGHTS with an 11th, "not a digit" column: ink at both ends of the middle rows,
+    where preprocessing puts a horizontal bar (a "−") and never a "1", is strong evidence
+    against a digit; other ink is weak evidence for one."""
+    evidence = np.full((28, 28), -0.05, np.float32)
+    evidence[11:17, 3:8] = evidence[11:17, 20:25] = 1.0
+    return np.concatenate([FAKE_WEIGHTS, evidence.reshape(784, 1)], axis=1)
+
+
+def minus_page() -> np.ndarray:
+    """A dark "−" on white paper, its ink at MINUS_BOX: not a digit for write_not_digit_model."""
+    left, top, right, bottom = MINUS_BOX
+    page = np.full((40, 60), 255, np.uint8)
+    page[top:bottom, left:right] = 0
+    return page
+
+
+def write_not_digit_model(folder: Path) -> Path:
+    """The fake model with the 11th output (not_digit_weights) and NOT_DIGIT_THRESHOLD."""
+    return write_fake_model(
+        folder, weights=not_digit_weights(),
+        output={"name": "probabilities", "dtype": "float32", "shape": ["batch", 11]},
+        not_digit={"threshold": NOT_DIGIT_THRESHOLD})

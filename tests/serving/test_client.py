@@ -22,7 +22,14 @@ from serving.client import (
     ServiceUnavailableError,
 )
 from serving.server import DigitsServer
-from tests.serving.fakes import LIMITS, digit_images, reference_probabilities
+from tests.serving.fakes import (
+    LIMITS,
+    MINUS_BOX,
+    NOT_DIGIT_THRESHOLD,
+    digit_images,
+    minus_page,
+    reference_probabilities,
+)
 
 FAST_FAIL = ClientConfig(timeout_s=5, retries=2, backoff_initial_s=0.01, backoff_max_s=0.015)
 
@@ -55,6 +62,21 @@ def test_mixed_inputs_come_back_typed_and_in_input_order(
     same_photo = {r.probabilities for r in results[1:6]}
     assert len(same_photo) == 1  # path, bytes, PIL and array of one photo are one image
     assert results[7].digit is None and results[7].probabilities == ()
+
+
+def test_not_a_digit_and_box_from_a_model_with_the_11th_output(
+        not_digit_server: tuple[DigitsServer, str]) -> None:
+    with DigitsClient(not_digit_server[1]) as client:
+        not_digit, one, raw = client.classify([minus_page(), dark_on_light_one(),
+                                               digit_images(1)[0]])
+        info = client.model_info()
+    assert info.not_digit_threshold == NOT_DIGIT_THRESHOLD
+    assert not_digit.status is ResultStatus.NOT_A_DIGIT and not_digit.digit is None
+    assert not_digit.not_digit_probability >= NOT_DIGIT_THRESHOLD and not_digit.confidence == 0
+    assert len(not_digit.probabilities) == 10 and not_digit.box == MINUS_BOX
+    assert one.status is ResultStatus.DIGIT and one.box == (18, 10, 23, 50)
+    assert one.not_digit_probability < NOT_DIGIT_THRESHOLD
+    assert raw.box is None  # raw 28 × 28 images are classified as they are, not located
 
 
 def test_large_lists_are_split_into_chunks_and_reassembled(

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import onnxruntime as ort
-import pytest
 
-from serving.batcher import BatcherConfig
 from serving.client import ClientConfig, DigitsClient, ResultStatus
 from serving.model import DEFAULT_MODEL_PATH, ModelMetadata
 from serving.server import DigitsServer
-from serving.servicer import RequestLimits
-from tests.serving.fakes import start_server
 from training.mnist import MnistArrays
 
 COUNT = 2000  # first MNIST test images
-
-
-@pytest.fixture(scope="module")
-def exported_server() -> Iterator[tuple[DigitsServer, str]]:
-    if not DEFAULT_MODEL_PATH.is_file():
-        pytest.fail(f"{DEFAULT_MODEL_PATH} is missing: run `make export` first")
-    server, port = start_server(DEFAULT_MODEL_PATH, BatcherConfig(), RequestLimits())
-    yield server, f"127.0.0.1:{port}"
-    server.stop(grace_s=1.0)
 
 
 def offline_probabilities(images: np.ndarray) -> np.ndarray:

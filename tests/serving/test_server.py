@@ -150,6 +150,55 @@ def test_each_request_logs_one_line_with_count_and_latency(
     assert lines[0].startswith("Classify images=3 status=OK latency_ms=")
 
 
+def test_read_number_answers_each_image_alone(stub: pb_grpc.DigitClassifierStub) -> None:
+    raw = digit_images(1)
+    request = pb.ReadNumberRequest(images=[
+        pb.Image(raw=raw[0].tobytes(), id="raw"),
+        pb.Image(encoded=b"\x89PNG garbage", id="garbage"),  # undecodable
+        pb.Image(raw=bytes(100)),  # wrong raw pixel count
+        pb.Image(encoded=png(np.full((40, 80), 255, np.uint8))),  # blank paper
+    ])
+    response = stub.ReadNumber(request, timeout=TIMEOUT_S)
+    results = response.results
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    assert [r.id for r in results] == ["raw", "garbage", "", ""]
+    assert [r.status for r in results] == [pb.NUMBER_STATUS_NUMBER, pb.NUMBER_STATUS_ERROR,
+                                           pb.NUMBER_STATUS_ERROR, pb.NUMBER_STATUS_BLANK]
+    expected = reference_probabilities(raw)[0]
+    assert results[0].number == str(expected.argmax()) and len(results[0].digits) == 1
+    assert results[0].confidence == pytest.approx(expected.max())
+    assert "cannot decode" in results[1].error and results[1].number == ""
+    assert "raw image has 100 bytes, expected 784" in results[2].error
+    assert len(results[3].digits) == 0 and results[3].error == ""
+    assert (response.model_name, response.model_version) == ("fake-digits", "0.0.1-test")
+    assert_still_serving(stub)
+
+
+@pytest.mark.parametrize(("images", "message"), [
+    ([], "the request has no images"),
+    ([pb.Image(raw=bytes(784))] * (LIMITS.max_images_per_request + 1),
+     "17 images, more than the limit of 16"),
+], ids=["empty", "too-many-images"])
+def test_read_number_request_limits_are_invalid_argument(
+        stub: pb_grpc.DigitClassifierStub, images: list[pb.Image], message: str) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ReadNumber(pb.ReadNumberRequest(images=images), timeout=TIMEOUT_S)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in caught.value.details()
+
+
+def test_read_number_engine_errors_map_to_status_codes(
+        live_server: tuple[DigitsServer, str], stub: pb_grpc.DigitClassifierStub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def fail(*args: object) -> None:
+        raise errors.OverloadedError("queue is full")
+
+    monkeypatch.setattr(live_server[0].engine, "read_number_async", fail)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ReadNumber(pb.ReadNumberRequest(images=[pb.Image(raw=bytes(784))]), timeout=TIMEOUT_S)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 def stream_requests(sizes: list[int]) -> Iterator[pb.ClassifyRequest]:
     offset = 0
     for seed, size in enumerate(sizes):
@@ -192,6 +241,7 @@ def test_model_info_describes_model_and_limits(stub: pb_grpc.DigitClassifierStub
     assert info.max_encoded_image_bytes == IMAGE_LIMITS.max_encoded_bytes
     assert info.max_decoded_pixels == IMAGE_LIMITS.max_pixels
     assert info.created == "2026-11-26"
+    assert info.not_digit_threshold == 1.0  # the fake model has no "not a digit" output
 
 
 def test_health_is_serving(channel: grpc.Channel) -> None:
