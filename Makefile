@@ -14,7 +14,7 @@ ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
 
 .PHONY: help venv browser train export evaluate evaluate-onnx plots test lint bench bench-train \
-	protos serve bench-serve bench-preprocess demo bench-demo clean
+	protos serve bench-serve bench-preprocess bench-real demo bench-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -39,8 +39,9 @@ evaluate: $(STAMP)  ## test-set report for the checkpoint of PRESET
 evaluate-onnx: $(STAMP)  ## the same report for the exported ONNX model
 	$(PY) -m training.evaluate --onnx $(ONNX)
 
-plots: $(STAMP)  ## PNG figures of the run of PRESET into plots/
+plots: $(STAMP)  ## PNG figures of the run of PRESET, and hard cases of the exported model, into plots/
 	$(PY) -m training.plots --run-dir $(RUN_DIR) --out-dir plots
+	$(PY) -m benchmarks.gallery --model $(ONNX) --out plots/hard_cases.png
 
 browser:  ## Debian's Chromium for the browser tests (installed with apt-get when run as root)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
@@ -53,7 +54,7 @@ test: $(STAMP) browser  ## the whole test suite
 lint: $(STAMP)  ## ruff over the code
 	$(PY) -m ruff check .
 
-bench: bench-train bench-serve bench-preprocess bench-demo  ## every benchmark
+bench: bench-train bench-serve bench-preprocess bench-real bench-demo  ## every benchmark
 
 bench-train: $(STAMP)  ## time to 99 % test accuracy: fast preset vs the classic PyTorch example
 	$(PY) -m benchmarks.bench_train
@@ -69,6 +70,9 @@ bench-serve: $(STAMP)  ## service latency and throughput table and plot
 
 bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from MNIST test digits
 	$(PY) -m benchmarks.bench_preprocess $(ARGS)
+
+bench-real: $(STAMP)  ## real paper per kind, numbers, non-digits, outside checks: Digits vs first version
+	$(PY) -m benchmarks.bench_real $(ARGS)
 
 demo: $(STAMP)  ## browser demo on http://127.0.0.1:8000 (starts the service unless one answers)
 	$(PY) -m demo $(ARGS)

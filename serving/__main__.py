@@ -13,13 +13,14 @@ from serving.batcher import BatcherConfig
 from serving.engine import EngineConfig
 from serving.errors import DigitsError
 from serving.model import DEFAULT_MODEL_PATH, RuntimeConfig
-from serving.preprocess import ImageLimits
+from serving.preprocess import ImageLimits, PreprocessConfig
 from serving.server import ServerConfig, create_server
 from serving.servicer import RequestLimits
 
 log = logging.getLogger("serving")
 
 EXIT_STARTUP_FAILED = 2
+PREPROCESSING = {"default": PreprocessConfig, "first-version": PreprocessConfig.first_version}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,6 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="largest encoded image file, bytes")
     add("--max-decoded-pixels", type=int, default=d_image.max_pixels,
         help="largest decoded image, width × height pixels")
+    add("--preprocessing", choices=tuple(PREPROCESSING), default="default",
+        help="how digits are found in image files: 'first-version' is the service's first, "
+             "plain MNIST-style pipeline (no line removal, the largest stroke group is the "
+             "digit), kept as the benchmarks' baseline")
     add("--grace-s", type=float, default=d_server.grace_s,
         help="on SIGTERM/SIGINT, how long in-flight requests may finish, seconds")
     add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -65,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         runtime=RuntimeConfig(intra_op_threads=args.threads),
         image_limits=ImageLimits(max_encoded_bytes=args.max_encoded_image_bytes,
                                  max_pixels=args.max_decoded_pixels),
+        preprocess=PREPROCESSING[args.preprocessing](),
     )
     return ServerConfig(
         address=args.address, model_path=args.model or DEFAULT_MODEL_PATH, engine=engine,

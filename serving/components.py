@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serving.imageops import component_boxes, label_components, max_filter
+from serving.imageops import component_boxes, label_components, max_filter, stroke_width
 
 
 @dataclass(frozen=True)
@@ -17,15 +17,19 @@ class ComponentConfig:
     min_extent_px: int = 3  # smallest digit, px of the analysed image
     group_radius: float = 0.01  # strokes this close join one group, fraction of the longer side
     speck_fraction: float = 0.05  # groups with less ink than this share of the digit are specks
-    join_margin: float = 0.25  # groups within this share of the digit's size join it
+    join_margin: float = 0.25  # groups above or below the digit within this share of its size
+    # join it
+    join_gap: float = 0.06  # groups beside it join it only when this close, share of its size
     drop_border_fragments: bool = True  # a group cut by the image's edge is not the digit when
     # another group is (a neighbour's fragment in a crop from a number); False: the largest group
     # is the digit (the service's first version)
     fragment_share: float = 0.2  # ...unless every inner group has less ink than this share of it
     centre_weight: float = 1.0  # preference for groups near the centre (0: none)
+    max_solidity: float = 0.3  # stroke width over size above which a group is a blob, not
+    # strokes (MNIST digits: at most ~0.25 for the boldest)
 
     def __post_init__(self) -> None:
-        for name in ("min_extent", "group_radius", "speck_fraction", "join_margin",
+        for name in ("min_extent", "group_radius", "speck_fraction", "join_margin", "join_gap",
                      "fragment_share"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
@@ -41,6 +45,8 @@ class Groups:
     boxes: np.ndarray  # [count + 1, 4] (top, bottom, left, right), bottom/right exclusive
     ink: np.ndarray  # [count + 1] ink pixels per group
     at_border: np.ndarray  # bool [count + 1]
+    background: np.ndarray  # bool [count + 1]: touches two sides of the image or spans most of
+    # one: the desk around a note, a shadow, a board's frame; never a digit while a digit is there
     radius: int  # px by which strokes were joined
 
     @property
@@ -58,9 +64,23 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig) -> Groups:
     ink = np.bincount(labels.ravel(), minlength=count + 1)
     ink[0] = 0
     boxes = component_boxes(labels, count)
-    at_border = ((boxes[:, 0] == 0) | (boxes[:, 2] == 0) | (boxes[:, 1] >= height)
-                 | (boxes[:, 3] >= width))
-    return Groups(labels, boxes, ink, at_border, radius)
+    top, left = boxes[:, 0] == 0, boxes[:, 2] == 0
+    bottom, right = boxes[:, 1] >= height, boxes[:, 3] >= width
+    tall = boxes[:, 1] - boxes[:, 0] >= 0.9 * height
+    wide = boxes[:, 3] - boxes[:, 2] >= 0.9 * width
+    # A corner, or a strip along a side: a digit in a tight crop touches the top and the bottom,
+    # never a corner. A solid blob (a shadow's core, a wedge of desk beside a sheet) is no
+    # stroke: its width (2·area / boundary) is a large share of its size.
+    padded = np.pad(mask, 1)
+    inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2]
+             & padded[1:-1, 2:])
+    boundary = np.bincount(labels[mask & ~inner], minlength=count + 1)
+    size = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
+    solid = 2 * ink > config.max_solidity * np.maximum(boundary, 1) * np.maximum(size, 1)
+    background = (((top | bottom) & (left | right)) | ((left | right) & tall)
+                  | ((top | bottom) & wide) | solid)
+    background[0] = False
+    return Groups(labels, boxes, ink, top | bottom | left | right, background, radius)
 
 
 def choose_digit(mask: np.ndarray, config: ComponentConfig) -> np.ndarray | None:
@@ -79,14 +99,19 @@ def choose_digit(mask: np.ndarray, config: ComponentConfig) -> np.ndarray | None
     changed = True
     while changed:
         changed = False
-        margin = config.join_margin * max(bottom - top, right - left)
+        size = max(bottom - top, right - left)
+        margin, gap = config.join_margin * size, config.join_gap * size
         for label in range(1, groups.count + 1):
             if (label in kept or groups.ink[label] < config.speck_fraction * groups.ink[main]
                     or (skip_border and groups.at_border[label])):
                 continue
             t, b, lf, rt = groups.boxes[label]
-            if t < bottom + margin and b > top - margin and lf < right + margin \
-                    and rt > left - margin:
+            # A part of the digit lies above or below the rest (a 5's flag, a broken stroke) or
+            # almost touches it; a form's tick or a neighbour beside it does neither.
+            columns = min(rt, right) - max(lf, left) >= 0.5 * (rt - lf)
+            near_rows = t < bottom + margin and b > top - margin
+            close = (t < bottom + gap and b > top - gap and lf < right + gap and rt > left - gap)
+            if (columns and near_rows) or close:
                 kept.add(label)
                 top, bottom = min(top, t), max(bottom, b)
                 left, right = min(left, lf), max(right, rt)
@@ -108,6 +133,24 @@ def _main_group(groups: Groups, shape: tuple[int, int], config: ComponentConfig)
         inner = np.where(groups.at_border, 0.0, ink)
         if inner.max() >= config.fragment_share * ink.max():
             return int(inner.argmax())
+        foreground = np.where(groups.background, 0.0, ink)
+        if inner.max() > 0 and (foreground.max() == inner.max() or inner.max()
+                                >= config.fragment_share * foreground.max()):
+            return int(inner.argmax())
+        if foreground.max() > 0:
+            return int(foreground.argmax())
     elif not config.centre_weight:
         return int(groups.ink.argmax())
     return int(ink.argmax())
+
+
+def digit_likeness(strokes: np.ndarray | None, config: ComponentConfig) -> int:
+    """0–2: one point each for strokes the image's edge does not cut and for strokes that are
+    not a solid blob; None (nothing found) scores 0."""
+    if strokes is None:
+        return 0
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    height, width = strokes.shape
+    inner = rows[0] > 0 and cols[0] > 0 and rows[-1] < height - 1 and cols[-1] < width - 1
+    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    return int(inner) + int(stroke_width(strokes) <= config.max_solidity * size)

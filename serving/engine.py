@@ -28,7 +28,13 @@ from serving.model import (
 )
 from serving.number_layout import NumberLayout, layout_encoded, layout_raw, read_layout
 from serving.numbers import NumberReading, NumberStatus
-from serving.preprocess import ImageLimits, PreparedImage, prepare_encoded, prepare_raw
+from serving.preprocess import (
+    ImageLimits,
+    PreparedImage,
+    PreprocessConfig,
+    prepare_encoded,
+    prepare_raw,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +148,8 @@ class EngineConfig:
     batcher: BatcherConfig = field(default_factory=BatcherConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     image_limits: ImageLimits = field(default_factory=ImageLimits)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # how digits are
+    # found in images; PreprocessConfig.first_version() is the benchmarks' baseline
 
 
 class DigitEngine:
@@ -166,8 +174,8 @@ class DigitEngine:
     def _prepare(self, image: ImageInput) -> PreparedImage | Prediction:
         try:
             if image.encoded:
-                return prepare_encoded(image.data, self.config.image_limits)
-            return prepare_raw(image.data)
+                return prepare_encoded(image.data, self.config.image_limits, self.config.preprocess)
+            return prepare_raw(image.data, self.config.preprocess)
         except DigitsError as err:
             return Prediction(Status.ERROR, error=str(err))
 
@@ -209,8 +217,8 @@ class DigitEngine:
 
     def _layout(self, image: ImageInput) -> NumberLayout | NumberReading:
         try:
-            layout = (layout_encoded(image.data, self.config.image_limits) if image.encoded
-                      else layout_raw(image.data))
+            layout = (layout_encoded(image.data, self.config.image_limits, self.config.preprocess)
+                      if image.encoded else layout_raw(image.data))
         except DigitsError as err:
             return NumberReading(NumberStatus.ERROR, error=str(err))
         return NumberReading(NumberStatus.BLANK) if layout is None else layout

@@ -11,6 +11,13 @@ from PIL import Image
 from serving.decode import resize
 from serving.imageops import blur, max_filter, quantiles, rank_filter
 
+DARK_LEAN = 0.6  # dark ink wins unless light ink stands out this much more from the median
+# (shadowed phone photos, tuning split: dark ink 0.24–0.32 below the median, lit paper 0.38–0.42
+# above it; boards and MNIST-style canvases: dark side < 0.05)
+SHEET_CONTRAST = 0.12  # a sheet in the middle this much brighter than the image's median paper is
+# the paper (a note on a desk: 0.15–0.6 brighter on the tuning photos; a digit off the centre of a
+# board: ~0)
+
 
 @dataclass(frozen=True)
 class InkConfig:
@@ -62,21 +69,27 @@ class InkMap:
         return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
 
 
-def find_ink(gray: np.ndarray, to_input: float, config: InkConfig) -> InkMap | None:
-    """The ink of a grey image (0–1, either polarity); None for a blank page."""
+def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
+             dark: bool | None = None) -> InkMap | None:
+    """The ink of a grey image (0–1, either polarity: `dark` ink, or the likely one of
+    `polarities`); None for a blank page."""
     if max(gray.shape) < config.min_work_side:
         factor = math.ceil(config.min_work_side / max(gray.shape))
         size = (gray.shape[1] * factor, gray.shape[0] * factor)
         gray = np.clip(np.asarray(Image.fromarray(gray.astype(np.float32)).resize(
             size, Image.Resampling.BICUBIC)), 0, 1)
         to_input /= factor
-    inverted = ink_is_dark(gray)
+    inverted = polarities(gray)[0] if dark is None else dark
     ink = 1 - gray if inverted else gray
     ink = ink - paper_level(ink, config.background_window)
     smooth = blur(ink)
     paper = float(quantiles(smooth, [0.5], -1, 1)[0])
-    # Robust std (median absolute deviation); floor: 8-bit quantisation.
-    noise = 1.4826 * float(quantiles(np.abs(smooth - paper), [0.5], 0, 1)[0]) + 1e-3
+    # Robust std (median absolute deviation) of the whole image and of its middle, the lower:
+    # a desk's wood grain around a note raised the first until thin strokes were "blank"; a
+    # digit filling the middle of a small image raises the second. Floor: 8-bit quantisation.
+    deviation = np.abs(smooth - paper)
+    noise = 1.4826 * min(float(quantiles(deviation, [0.5], 0, 1)[0]),
+                         float(quantiles(_middle(deviation), [0.5], 0, 1)[0])) + 1e-3
     ink, smooth = ink - paper, smooth - paper
     peak = float(smooth.max())
     if peak < max(config.min_contrast, config.min_snr * noise):
@@ -85,13 +98,33 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig) -> InkMap | N
     return InkMap(ink=ink, mask=mask, noise=noise, to_input=to_input, inverted=bool(inverted))
 
 
-def ink_is_dark(gray: np.ndarray) -> bool:
-    """Polarity: paper is the median (ink is the minority), ink the farther extreme from it.
+def polarities(gray: np.ndarray) -> tuple[bool, ...]:
+    """Whether ink is dark: (the answer,) or, when the image is ambiguous, (light, dark) (on a tie
+    the first is taken).
 
-    Coarse-block lighting estimates failed on thick strokes, whose blocks hold more ink than paper.
+    Paper is the median (ink is the minority), ink the farther extreme from it, with a lean
+    towards dark ink on paper: a hand's shadow over half of a sheet held the median between lit
+    paper and ink. When that says "light ink" but the middle of the image holds a much brighter
+    sheet with dark marks (a note on a darker desk, where the desk held the median), both are
+    possible: a bold light digit filling the middle of a dark image looks the same by these
+    statistics. Coarse-block lighting estimates failed on thick strokes, whose blocks hold more
+    ink than paper.
     """
-    low, paper, high = quantiles(blur(gray), [0.002, 0.5, 0.998], 0, 1)
-    return paper - low > high - paper
+    smooth = blur(gray)
+    low, paper, high = quantiles(smooth, [0.002, 0.5, 0.998], 0, 1)
+    if paper - low > DARK_LEAN * (high - paper):
+        return (True,)
+    middle_low, middle_paper, middle_high = quantiles(_middle(smooth), [0.002, 0.5, 0.998], 0, 1)
+    if (middle_paper - middle_low > middle_high - middle_paper
+            and middle_paper - paper > SHEET_CONTRAST):
+        return (False, True)
+    return (False,)
+
+
+def _middle(image: np.ndarray) -> np.ndarray:
+    """The central 60 % × 60 % of an image."""
+    height, width = image.shape
+    return image[height // 5: height - height // 5, width // 5: width - width // 5]
 
 
 def paper_level(ink: np.ndarray, window: float) -> np.ndarray:

@@ -24,7 +24,7 @@ class LineConfig:
     # (phone photos tilt ruled lines by a few degrees; 3° steps leave ≤ 1.5° residual slope)
     pool_above_px: int = 128  # images with a longer side of at least this are searched at half
     # resolution
-    gap: float = 0.05  # gaps in a line up to this long are bridged (where a stroke crosses it,
+    gap: float = 0.12  # gaps in a line up to this long are bridged (where a stroke crosses it,
     # JPEG and faint ink), fraction of the longer side
 
     def __post_init__(self) -> None:
@@ -99,7 +99,7 @@ def line_pixels(thin: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
         sheared = np.zeros((height + int(shift.max()) + 1, width), bool)
         sheared[rows, cols] = thin
         sheared[:-1] |= sheared[1:]  # a 2-row band: a tilted thin line steps rows, not breaks
-        if np.count_nonzero(sheared, axis=1).max() + gap < shortest:
+        if not sheared.any() or np.count_nonzero(sheared, axis=1).max() + gap < shortest:
             continue  # no row holds enough ink for a line (most images: one cheap test)
         lines = _long_runs(sheared, gap, config)
         found |= lines[rows, cols] | lines[rows - 1, cols]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import ImageOps
 
-from serving.components import ComponentConfig, choose_digit
+from serving.components import ComponentConfig, choose_digit, digit_likeness
 from serving.decode import (
     DECODE_ERRORS,
     DEFAULT_LIMITS,
@@ -22,7 +22,7 @@ from serving.decode import (
 )
 from serving.errors import InvalidImageError
 from serving.imageops import max_filter
-from serving.ink import InkConfig, InkMap, find_ink
+from serving.ink import InkConfig, InkMap, find_ink, polarities
 from serving.lines import LineConfig, remove_lines
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
 
@@ -55,7 +55,7 @@ class PreprocessConfig:
         """The service's first, plain MNIST-style pipeline (kept as the benchmarks' baseline):
         no line removal, the largest stroke group is the digit."""
         return cls(lines=None, components=ComponentConfig(drop_border_fragments=False,
-                                                          centre_weight=0.0))
+                                                          centre_weight=0.0, join_gap=0.25))
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -173,9 +173,11 @@ class CleanInk:
         return render_digit(values, near, (top - y0, bottom - y0, left - x0, right - x0), render)
 
 
-def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> CleanInk | None:
-    """Find the ink of a grey analysed image and remove its lines; None for a blank page."""
-    ink = find_ink(gray, to_input, config.ink)
+def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig,
+              dark: bool | None = None) -> CleanInk | None:
+    """Find the ink of a grey analysed image (`dark` ink, or the likely polarity) and remove its
+    lines; None for a blank page."""
+    ink = find_ink(gray, to_input, config.ink, dark)
     if ink is None:
         return None
     if config.lines is None:
@@ -186,11 +188,13 @@ def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> Cl
 
 def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> PreparedImage:
     """The pipeline after decoding: find the ink, remove lines, choose the digit, render it."""
-    clean = clean_ink(gray, to_input, config)
-    if clean is None:
-        return BLANK
-    strokes = choose_digit(clean.strokes, config.components)
-    if strokes is None:
+    found = []
+    for dark in polarities(gray):  # usually one; two when the image is ambiguous
+        clean = clean_ink(gray, to_input, config, dark)
+        strokes = None if clean is None else choose_digit(clean.strokes, config.components)
+        found.append((digit_likeness(strokes, config.components), clean, strokes))
+    _, clean, strokes = max(found, key=lambda item: item[0])  # ties: the likely polarity
+    if clean is None or strokes is None:
         return BLANK
     pixels = clean.digit_pixels(strokes, config.render)
     rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))

@@ -54,6 +54,9 @@ class ExtraDataConfig:
 
     negatives_train: int = 0  # "not a digit" images in the training split
     negatives_val: int = 0  # ... in the validation split (threshold and best epoch)
+    photographed_train: int = 0  # training-split digits photographed and preprocessed by serving,
+    # in the training split (as the negatives are preprocessed)
+    photographed_val: int = 0  # ... validation-split digits, in the validation split
     continental_train: int = 0  # continental-form digits in the training split
     continental_val: int = 0  # ... in the validation split
     pieces_share: float = 0.0  # digit pieces and touching pairs (what a wrong cut of a number
@@ -61,8 +64,8 @@ class ExtraDataConfig:
     seed: int = 7  # seeds the synthetic images (validation uses seed + 1)
 
     def __post_init__(self) -> None:
-        counts = (self.negatives_train, self.negatives_val, self.continental_train,
-                  self.continental_val)
+        counts = (self.negatives_train, self.negatives_val, self.photographed_train,
+                  self.photographed_val, self.continental_train, self.continental_val)
         if any(c < 0 for c in counts):
             raise ValueError(f"image counts must be ≥ 0, got {counts}")
         if not 0 <= self.pieces_share <= 1:
@@ -134,6 +137,7 @@ class TrainConfig:
 
 
 DEFAULT_EXTRA = ExtraDataConfig(negatives_train=24_000, negatives_val=3_000, pieces_share=0.4,
+                                photographed_train=24_000, photographed_val=3_000,
                                 continental_train=9_000, continental_val=1_000)
 
 PRESETS: dict[str, TrainConfig] = {

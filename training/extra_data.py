@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 from serving.preprocess import prepare_array
 from training.config import ExtraDataConfig
@@ -69,6 +70,59 @@ def preprocessed_negatives(count: int, seed: int, split: str, workers: int = 0,
             if on_chunk is not None:
                 on_chunk(len(chunk))
     return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
+
+
+def _photographed(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit as a user's picture of it: enlarged, on a margin, either polarity, with
+    uneven contrast, noise and blur; gray uint8."""
+    side = int(rng.integers(40, 161))
+    image = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC),
+                       np.float32) / 255
+    margin = rng.integers(2, max(3, side // 2), size=4)
+    image = np.pad(image, ((margin[0], margin[1]), (margin[2], margin[3])))
+    paper, ink = rng.uniform(0.6, 1.0), rng.uniform(0.0, 0.35)
+    if rng.random() < 0.2:  # light ink on a dark board or screen
+        paper, ink = 1 - paper, 1 - ink
+    image = paper + (ink - paper) * np.clip(image, 0, 1)
+    image = image + rng.normal(0, rng.uniform(0, 0.04), image.shape)
+    picture = Image.fromarray(np.clip(image * 255, 0, 255).astype(np.uint8))
+    if rng.random() < 0.4:
+        picture = picture.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
+    return np.asarray(picture)
+
+
+def _digit_chunk(task: tuple[np.ndarray, np.ndarray, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Worker: digits photographed and preprocessed (blank results dropped)."""
+    digits, labels, seed = task
+    rng = np.random.default_rng([seed, 0xD161])
+    kept, out = [], []
+    for i, digit in enumerate(digits):
+        prepared = prepare_array(_photographed(digit, rng))
+        if prepared.pixels is not None:
+            kept.append(i)
+            out.append(prepared.pixels)
+    return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), labels[kept]
+
+
+def preprocessed_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
+                        on_chunk: Callable[[int], None] | None = None) -> ExtraImages:
+    """`count` digits of the split photographed (_photographed) and passed through serving's
+    preprocessing: the "not a digit" images are preprocessed renderings, so digits must be too,
+    or the model learns to tell renderings from MNIST instead of digits from non-digits (it did:
+    every preprocessed photo of a digit came out "not a digit")."""
+    pick = np.random.default_rng([seed, 0xD1]).choice(len(digits), size=count, replace=True)
+    tasks = [(digits[pick[i: i + _CHUNK]], labels[pick[i: i + _CHUNK]], seed * 100_000 + i)
+             for i in range(0, count, _CHUNK)]
+    images, kept_labels = [], []
+    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        for chunk, chunk_labels in pool.map(_digit_chunk, tasks):
+            images.append(chunk)
+            kept_labels.append(chunk_labels)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    if not images:
+        return ExtraImages.empty()
+    return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
 
 
 def digit_pieces(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -146,6 +200,9 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
     if negatives:
         images = preprocessed_negatives(negatives, seed, "train", on_chunk=on_chunk)
         extra = extra + ExtraImages(images, np.full(len(images), NOT_A_DIGIT, np.int64))
+    photographed = config.photographed_train if split == "train" else config.photographed_val
+    if photographed and digits is not None:
+        extra = extra + preprocessed_digits(*digits, photographed, seed, on_chunk)
     pieces = round(config.pieces_share * negatives)
     if pieces and digits is not None:
         images = digit_pieces(*digits, pieces, seed)
@@ -153,6 +210,8 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
     if continental:
         images, labels, _forms = generate_continental(continental, seed, TRAIN_WRITERS)
         extra = extra + ExtraImages(images, labels.astype(np.int64))
+        # ... and as photographed, like the MNIST digits above.
+        extra = extra + preprocessed_digits(images, labels, continental // 2, seed + 50, on_chunk)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(".partial.npz")

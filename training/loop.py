@@ -21,6 +21,7 @@ from training.dataset import LabelledImages, Splits, normalise, to_unit_float
 from training.model import DigitNet
 
 EVAL_BATCH = 1000  # images per forward pass when evaluating
+BN_BATCHES = 200  # training batches that re-estimate BatchNorm statistics after each epoch
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,34 @@ def evaluate(model: nn.Module, data: LabelledImages) -> EvalResult:
         predictions=predictions,
         logits=logits,
     )
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, data: LabelledImages, batches: int, batch_size: int,
+                          seed: int) -> None:
+    """Re-estimate every BatchNorm's running statistics in float32 from `batches` un-augmented
+    training batches (a plain average, not a moving one).
+
+    The statistics gathered during bf16-autocast steps drifted for the "not a digit" images:
+    epoch-end validation swung between 95 % and 99.4 % while training accuracy stayed at 99.8 %,
+    and recalibrating the final model this way brought validation to 99.67 %.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or batches <= 0:
+        return
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calls below
+    model.train()
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    for start in range(0, min(len(data), batches * batch_size), batch_size):
+        index = order[start: start + batch_size]
+        model(normalise(to_unit_float(data.images[index])).contiguous(
+            memory_format=torch.channels_last))
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    model.eval()
 
 
 def train_one_epoch(
@@ -229,6 +258,8 @@ def fit(
                                on_step):
             save_atomic(_payload(config, model, optimizer, state, generator), last_path)
             return FitResult(interrupted=True, state=state, run_dir=run_dir)
+        recalibrate_batchnorm(model, splits.train, BN_BATCHES, config.batch_size,
+                              config.seed * 1000 + state.epoch)
         val = evaluate(model, splits.val)
         record = {
             "epoch": state.epoch + 1,

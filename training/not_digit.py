@@ -35,18 +35,17 @@ def serving_accuracy(probabilities: np.ndarray, labels: np.ndarray, threshold: f
 
 
 def choose_threshold(probabilities: np.ndarray, labels: np.ndarray) -> ThresholdChoice:
-    """The candidate threshold with the fewest weighted validation mistakes (ties: the lowest)."""
+    """The candidate threshold with the fewest weighted validation mistakes; when several tie,
+    the middle one (the widest margin on both sides)."""
     negative = labels == NOT_DIGIT_CLASS
-    best: ThresholdChoice | None = None
-    best_cost = np.inf
+    choices = []
     for threshold in CANDIDATES:
         _, is_digit = decide(probabilities, float(threshold))
         rejected = int((~is_digit & ~negative).sum())
         accepted = int((is_digit & negative).sum())
-        cost = DIGIT_WEIGHT * rejected + accepted
-        if cost < best_cost:
-            best_cost = cost
-            best = ThresholdChoice(float(threshold), int((~negative).sum()), rejected,
-                                   int(negative.sum()), accepted)
-    assert best is not None  # CANDIDATES is not empty
-    return best
+        choices.append((DIGIT_WEIGHT * rejected + accepted,
+                        ThresholdChoice(float(threshold), int((~negative).sum()), rejected,
+                                        int(negative.sum()), accepted)))
+    lowest = min(cost for cost, _ in choices)
+    best = [choice for cost, choice in choices if cost == lowest]
+    return best[len(best) // 2]

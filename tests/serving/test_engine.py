@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from serving.batcher import BatcherConfig
 from serving.engine import INTERNAL_IMAGE_ERROR, DigitEngine, EngineConfig, ImageInput, Status
 from serving.errors import InvalidRequestError, OverloadedError
 from serving.model import OnnxModel
+from serving.preprocess import PreprocessConfig
 from tests.serving.fakes import digit_images, reference_probabilities
 
 
@@ -117,3 +120,25 @@ def test_async_classify_matches_the_blocking_one(engine: DigitEngine) -> None:
               ImageInput(b"not an image", encoded=True)]
     assert asyncio.run(engine.classify_async(inputs, timeout_s=10)) == \
         engine.classify(inputs, timeout_s=10)
+
+
+def test_the_configured_preprocessing_finds_the_digit(fake_model: Path) -> None:
+    page = np.full((200, 200), 255, np.uint8)
+    page[80:140, 97:103] = 0  # the digit: a bar
+    page[160:162, :] = 0  # a thin ruled line below it, which only the default removes
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    image = ImageInput(buffer.getvalue(), encoded=True)
+    boxes = {}
+    for name, preprocess in (("default", PreprocessConfig()),
+                             ("first", PreprocessConfig.first_version())):
+        engine = DigitEngine.load(fake_model, EngineConfig(preprocess=preprocess))
+        try:
+            boxes[name] = engine.classify([image], timeout_s=10)[0].box
+            reading = engine.read_number([image], timeout_s=10)[0]
+        finally:
+            engine.close()
+        boxes[f"{name} number"] = reading.digits[0].box if reading.digits else None
+    assert boxes["default"] == (97, 80, 103, 140)
+    assert boxes["first"] == (0, 80, 200, 162)  # the first version keeps the line with the bar
+    assert boxes["default number"] != boxes["first number"]

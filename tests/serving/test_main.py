@@ -16,6 +16,7 @@ from serving.__main__ import EXIT_STARTUP_FAILED, config_from_args, parse_args
 from serving.generated.digits.v1 import digits_pb2 as pb
 from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
 from serving.model import DEFAULT_MODEL_PATH, REPO_ROOT
+from serving.preprocess import PreprocessConfig
 from tests.serving.fakes import digit_images, reference_probabilities
 
 TIMEOUT_S = 30.0
@@ -28,7 +29,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for flag in ("--address", "--model", "--max-batch-size", "--max-queue-delay-ms", "--threads",
                  "--max-images-per-request", "--max-message-bytes", "--max-encoded-image-bytes",
-                 "--max-decoded-pixels", "--grace-s", "0.0.0.0:50051"):
+                 "--max-decoded-pixels", "--preprocessing", "--grace-s", "0.0.0.0:50051"):
         assert flag in text
 
 
@@ -41,6 +42,12 @@ def test_flags_become_a_validated_config() -> None:
     assert config.limits.max_images_per_request == 8
     with pytest.raises(ValueError, match="max_batch_size must be ≥ 1"):
         config_from_args(parse_args(["--max-batch-size", "0"]))
+
+
+def test_preprocessing_flag_picks_the_first_version_as_baseline() -> None:
+    assert config_from_args(parse_args([])).engine.preprocess == PreprocessConfig()
+    first = config_from_args(parse_args(["--preprocessing", "first-version"])).engine.preprocess
+    assert first == PreprocessConfig.first_version()
 
 
 def launch(*flags: str) -> subprocess.Popen[str]:

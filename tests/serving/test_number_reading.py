@@ -1,0 +1,140 @@
+"""DigitEngine.read_number with the exported model: spaced MNIST test digits are read exactly."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks.number_scenes import generate_numbers
+from serving.engine import DigitEngine, ImageInput
+from serving.model import DEFAULT_MODEL_PATH
+from serving.numbers import NumberReading, NumberStatus
+from training.mnist import MnistArrays
+
+Box = tuple[int, int, int, int]  # (left, top, right, bottom) px
+SCALE = 3  # MNIST digits are enlarged 3× (ink about 60 px tall)
+MARGIN = 30  # px of paper around the number
+TIMEOUT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DigitEngine]:
+    if not DEFAULT_MODEL_PATH.is_file():
+        pytest.fail(f"{DEFAULT_MODEL_PATH} is missing: run `make export` first")
+    engine = DigitEngine.load(DEFAULT_MODEL_PATH)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def readable(mnist: MnistArrays, engine: DigitEngine) -> np.ndarray:
+    """Indices of the first 1000 MNIST test digits the model classifies right on their own, so
+    that a wrong number is the segmentation's fault."""
+    probabilities = engine.model.predict(mnist.test_images[:1000])
+    return np.flatnonzero(probabilities.argmax(axis=1) == mnist.test_labels[:1000])
+
+
+def spaced_number(images: np.ndarray, indices: Sequence[int],
+                  gaps: Sequence[int]) -> tuple[np.ndarray, list[Box]]:
+    """MNIST digits enlarged SCALE×, cropped to their ink and written as dark ink on white
+    paper, bottoms on one line, their ink gaps[i] px apart; (page, each digit's ink box)."""
+    side = 28 * SCALE
+    inks = []
+    for index in indices:
+        big = np.asarray(Image.fromarray(images[index]).resize((side, side),
+                                                               Image.Resampling.BICUBIC))
+        rows, cols = np.flatnonzero(big.max(axis=1) > 0), np.flatnonzero(big.max(axis=0) > 0)
+        inks.append(big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    height = max(ink.shape[0] for ink in inks)
+    width = sum(ink.shape[1] for ink in inks) + sum(gaps) + 2 * MARGIN
+    page = np.zeros((height + 2 * MARGIN, width), np.uint8)
+    boxes, left = [], MARGIN
+    for n, ink in enumerate(inks):
+        top = MARGIN + height - ink.shape[0]
+        page[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+        boxes.append((left, top, left + ink.shape[1], top + ink.shape[0]))
+        left += ink.shape[1] + (gaps[n] if n < len(gaps) else 0)
+    return 255 - page, boxes
+
+
+def png(page: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def assert_read_as(reading: NumberReading, text: str, boxes: Sequence[Box], slack: int = 0):
+    """The reading is `text`, one digit per box, left to right, each found where its box is
+    (its centre inside the box grown by `slack` px)."""
+    assert reading.status is NumberStatus.NUMBER, reading
+    assert reading.number == text
+    assert len(reading.digits) == len(boxes)
+    for digit, (left, top, right, bottom) in zip(reading.digits, boxes, strict=True):
+        found_left, found_top, found_right, found_bottom = digit.box
+        assert left - slack <= (found_left + found_right) / 2 <= right + slack, (digit.box, boxes)
+        assert top - slack <= (found_top + found_bottom) / 2 <= bottom + slack, (digit.box, boxes)
+    lefts = [digit.box[0] for digit in reading.digits]
+    assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts)
+
+
+@pytest.mark.parametrize("length", range(2, 9))
+def test_spaced_numbers_of_each_length_are_read_exactly(engine, mnist, readable, length):
+    """Two numbers of `length` random readable MNIST test digits, 10–20 px apart (seeded)."""
+    rng = np.random.default_rng([0, length])
+    texts, pages, all_boxes = [], [], []
+    for _ in range(2):
+        indices = rng.choice(readable, length)
+        page, boxes = spaced_number(mnist.test_images, indices, rng.integers(10, 21, length - 1))
+        texts.append("".join(str(mnist.test_labels[i]) for i in indices))
+        pages.append(ImageInput(png(page), encoded=True))
+        all_boxes.append(boxes)
+    readings = engine.read_number(pages, TIMEOUT_S)
+    for reading, text, boxes in zip(readings, texts, all_boxes, strict=True):
+        assert_read_as(reading, text, boxes)
+
+
+@pytest.mark.parametrize("gap", [10, 15, 20])
+def test_two_spaced_ones_are_read_as_eleven(engine, mnist, gap):
+    """Pairs of MNIST test "1"s (each read right alone), their ink `gap` px apart."""
+    pairs = [(2, 5), (14, 29), (31, 37), (1179, 1201)]
+    assert all(mnist.test_labels[i] == 1 for pair in pairs for i in pair)
+    pages = [spaced_number(mnist.test_images, pair, [gap]) for pair in pairs]
+    readings = engine.read_number([ImageInput(png(page), True) for page, _ in pages], TIMEOUT_S)
+    assert [reading.number for reading in readings] == ["11"] * len(pairs)
+    for reading, (_, boxes) in zip(readings, pages, strict=True):
+        assert_read_as(reading, "11", boxes)
+
+
+def test_generated_numbers_whose_digits_do_not_touch_are_read_exactly(engine, mnist):
+    """generate_numbers (seed 11): pen on paper photos (JPEG, slant, size, paper colour) and
+    canvas drawings; the ten of the first fourteen with no touching digits."""
+    numbers = [number for number in generate_numbers(mnist.test_images, mnist.test_labels,
+                                                     count=14, seed=11)
+               if not number.scene.touching]
+    assert len(numbers) == 10 and {n.surface for n in numbers} == {"paper", "canvas"}
+    readings = engine.read_number([ImageInput(n.scene.data, True) for n in numbers], TIMEOUT_S)
+    for reading, number in zip(readings, numbers, strict=True):
+        assert_read_as(reading, number.text, number.scene.digit_boxes, slack=4)
+
+
+def test_blank_undecodable_and_raw_images_are_answered_each_alone(engine, mnist):
+    raw = mnist.test_images[0]  # a 7
+    page, boxes = spaced_number(mnist.test_images, [3, 2], [15])  # "01"
+    images = [ImageInput(png(np.full((120, 300), 255, np.uint8)), True),
+              ImageInput(b"not an image", True),
+              ImageInput(raw.tobytes(), False),
+              ImageInput(bytes(784), False),
+              ImageInput(png(page), True)]
+    blank, broken, one_digit, raw_blank, number = engine.read_number(images, TIMEOUT_S)
+    assert blank.status is NumberStatus.BLANK and blank.number == "" and blank.confidence == 0
+    assert broken.status is NumberStatus.ERROR and "cannot decode" in broken.error
+    assert one_digit.status is NumberStatus.NUMBER and one_digit.number == "7"
+    assert one_digit.digits[0].box == (0, 0, 28, 28)
+    assert one_digit.confidence == pytest.approx(one_digit.digits[0].confidence)
+    assert one_digit.confidence > 0.5
+    assert raw_blank.status is NumberStatus.BLANK
+    assert_read_as(number, "01", boxes)

@@ -1,0 +1,85 @@
+"""Tests of `make bench-real`: its scores, its sets, and a tiny run of the whole table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bench_real import main
+from benchmarks.real_scores import auroc, no_digit_score, score_digits, score_numbers
+from benchmarks.real_sets import SetSizes, continental_set, negative_set
+from benchmarks.scenes import SCENE_KINDS
+from serving.client import Classification, NumberReading, NumberStatus, ResultStatus
+
+
+def answer(status: ResultStatus, digit: int | None = None, not_digit: float = 0.0,
+           confidence: float = 0.0) -> Classification:
+    return Classification(index=0, id="", status=status, digit=digit, confidence=confidence,
+                          probabilities=(), error="", batch_size=1,
+                          not_digit_probability=not_digit, box=None)
+
+
+def test_auroc_is_one_when_separated_zero_when_reversed_and_counts_ties_half():
+    assert auroc([0.9, 0.8], [0.1, 0.2, 0.3]) == 1.0
+    assert auroc([0.1], [0.9, 0.8]) == 0.0
+    assert auroc([0.5, 0.5], [0.5]) == 0.5
+    assert auroc([0.4, 0.6], [0.5, 0.5]) == pytest.approx(0.5)
+    assert auroc([0.7, 0.2], [0.3, 0.1]) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="at least one"):
+        auroc([], [0.1])
+
+
+def test_blank_and_not_a_digit_answers_count_as_wrong():
+    answers = [answer(ResultStatus.DIGIT, 3), answer(ResultStatus.DIGIT, 5),
+               answer(ResultStatus.BLANK), answer(ResultStatus.NOT_A_DIGIT)]
+    score = score_digits(answers, [3, 4, 1, 1])
+    assert (score.correct, score.blank, score.not_a_digit, score.accuracy) == (1, 1, 1, 0.25)
+
+
+def test_a_blank_verdict_scores_as_surely_no_digit():
+    assert no_digit_score(answer(ResultStatus.BLANK)) == 1.0
+    assert no_digit_score(answer(ResultStatus.DIGIT, 1, not_digit=0.2)) == 0.2
+
+
+def test_numbers_count_only_exact_readings_per_length():
+    read = NumberReading(index=0, id="", status=NumberStatus.NUMBER, number="0417", digits=(),
+                         confidence=0.9, error="")
+    wrong = NumberReading(index=1, id="", status=NumberStatus.NUMBER, number="417", digits=(),
+                          confidence=0.9, error="")
+    score = score_numbers([read, wrong], ["0417", "0417"])
+    assert score.total == {4: 2} and score.exact == {4: 1} and score.accuracy == 0.5
+
+
+def test_continental_and_non_digit_sets_are_seeded_and_balanced():
+    first = continental_set(8, 5, range(1000, 1010))
+    assert [item.data for item in first] == [item.data for item in continental_set(8, 5, range(1000, 1010))]
+    assert sorted(item.label for item in first) == [1, 1, 2, 2, 2, 4, 7, 9]  # one of each form
+    negatives = negative_set(3, 5, "heldout")
+    assert all(item.label is None for item in negatives) and len({item.group for item in negatives}) == 3
+    with pytest.raises(ValueError, match="per_kind must be ≥ 1"):
+        SetSizes(per_kind=0)
+
+
+def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: Path,
+                                                     capsys: pytest.CaptureFixture[str]):
+    out = tmp_path / "real.json"
+    assert main(["--per-kind", "1", "--continental", "8", "--numbers", "7", "--negatives", "8",
+                 "--sklearn", "10", "--mnist-test", "50", "--out", str(out),
+                 "--data-dir", str(mnist_dir)]) == 0
+    text = capsys.readouterr().out
+    header, *rows = text.splitlines()
+    assert header.split()[:3] == ["measure", "baseline", "Digits"]
+    for row in [*SCENE_KINDS, "continental forms (8)", "numbers read exactly (7)",
+                *(f"  {n} digits (1)" for n in range(2, 9)), "non-digits: AUROC",
+                "non-digits: answered a digit ≥ 0.9", "sklearn digits (10), outside check",
+                "Fashion-MNIST, outside check", "MNIST test, served (raw bytes, 50)",
+                "preprocessing CPU ms/image, scene photos (8)", "  continental (8)",
+                "  non_digits (8)", "  sklearn_digits (10)"]:
+        assert any(line.startswith(row) for line in rows), f"no row {row!r}"
+    assert "not available offline" in text
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"baseline", "Digits"}
+    assert report["headline"]["Digits"]["mnist_test"] is not None
+    assert report["environment"]["onnxruntime"]
