@@ -4,11 +4,11 @@ comb fields, a note's edge; pixels where a stroke crosses a line are kept."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from serving.imageops import expand_ranges
+from serving.imageops import expand_ranges, label_components, max_filter
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,16 @@ class LineConfig:
     # is thicker across (a stroke crossing the line, a marker stroke) is never a line
     angles_deg: tuple[float, ...] = (-6.0, -3.0, 0.0, 3.0, 6.0)  # tilts searched, degrees
     # (phone photos tilt ruled lines by a few degrees; 3° steps leave ≤ 1.5° residual slope)
+    box_side: float = 0.15  # shortest side of a box (its sides meet at corners), fraction of the
+    # image side along it
+    corner: float = 0.02  # a side meets another within this distance, fraction of the longer side
     pool_above_px: int = 128  # images with a longer side of at least this are searched at half
     # resolution
     gap: float = 0.12  # gaps in a line up to this long are bridged (where a stroke crosses it,
     # JPEG and faint ink), fraction of the longer side
 
     def __post_init__(self) -> None:
-        for name in ("border_length", "free_length", "edge_margin"):
+        for name in ("border_length", "free_length", "edge_margin", "box_side", "corner"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
         if not 0 < self.max_thickness < 1 or not 0 <= self.gap < 1:
@@ -42,20 +45,52 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     (the stroke's own length), so the crossing stays while the line's run is bridged over it.
     """
     longer = max(mask.shape)
-    thickness = max(2, round(config.max_thickness * longer))
+    thickness = max(3, round(config.max_thickness * longer))
     gap = round(config.gap * longer)
     across_rows = run_lengths(mask.T).T  # each pixel's ink extent along its column
     across_cols = run_lengths(mask)
     thin_rows = mask & (across_rows <= thickness)
     thin_cols = mask & (across_cols <= thickness)
+    horizontal, vertical = _straight(thin_rows, thin_cols, gap, config)
+    # A box's sides (a form field, a comb field's cells) need not reach the image's edge: a
+    # shorter straight segment is a line when both its ends meet perpendicular ones.
+    segments = replace(config, border_length=config.box_side, free_length=config.box_side)
+    short_h, short_v = _straight(thin_rows, thin_cols, gap, segments)
+    reach = max(1, round(config.corner * longer))
+    horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))
+    vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
+    lines = (horizontal & thin_rows) | (vertical & thin_cols)
+    return mask & ~lines, lines
+
+
+def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
+              config: LineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal, vertical) line pixels by config's lengths."""
+    longer = max(thin_rows.shape)
     # Lines are long: they are found as well at half resolution, for a quarter of the work.
     pool = 2 if longer >= config.pool_above_px else 1
     horizontal = _unpool(line_pixels(_pool(thin_rows, pool), gap // pool, config), pool,
-                         mask.shape)
+                         thin_rows.shape)
     vertical = _unpool(line_pixels(_pool(thin_cols, pool).T, gap // pool, config).T, pool,
-                       mask.shape)
-    lines = (horizontal & thin_rows) | (vertical & thin_cols)
-    return mask & ~lines, lines
+                       thin_rows.shape)
+    return horizontal & thin_rows, vertical & thin_cols
+
+
+def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """The near-horizontal segments whose leftmost and rightmost pixels both lie on `across`."""
+    labels, count = label_components(segments)
+    if count == 0:
+        return segments
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols]
+    order = np.lexsort((cols, which))
+    first = np.searchsorted(which[order], np.arange(1, count + 1))
+    last = np.append(first[1:], order.size) - 1
+    left, right = order[first], order[last]
+    both = across[rows[left], cols[left]] & across[rows[right], cols[right]]
+    keep = np.zeros(count + 1, bool)
+    keep[1:] = both
+    return keep[labels]
 
 
 def _pool(mask: np.ndarray, factor: int) -> np.ndarray:
