@@ -63,7 +63,7 @@ class InkMap:
         Antialiased stroke edges lie below the mask threshold: ink within 2 px of a stroke is kept.
         """
         ink = self.ink[window]
-        level = float(quantiles(ink[strokes], [0.75], -1, 1)[0])
+        level = float(quantiles(ink[strokes], [0.5], -1, 1)[0])
         floor = max(2 * self.noise, 0.15 * level)
         near = max_filter(strokes, 5)
         return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near

@@ -18,17 +18,19 @@ class LineConfig:
     border_length: float = 0.45  # a straight run this long that reaches the image's edge is a line
     free_length: float = 0.8  # a run this long is a line wherever it is
     edge_margin: float = 0.04  # "reaches the edge": ends within this fraction of the side
-    max_thickness: float = 0.025  # thickest line across, fraction of the longer side: ink that
+    max_thickness: float = 0.033  # thickest line across, fraction of the shorter side: ink that
     # is thicker across (a stroke crossing the line, a marker stroke) is never a line
     angles_deg: tuple[float, ...] = (-6.0, -3.0, 0.0, 3.0, 6.0)  # tilts searched, degrees
     # (phone photos tilt ruled lines by a few degrees; 3° steps leave ≤ 1.5° residual slope)
     box_side: float = 0.15  # shortest side of a box (its sides meet at corners), fraction of the
     # image side along it
     corner: float = 0.02  # a side meets another within this distance, fraction of the longer side
+    box_angles_deg: tuple[float, ...] = (-3.0, 0.0, 3.0)  # tilts searched for box sides, degrees
+    # (short segments: each tilt costs a pass over every row with ink)
     pool_above_px: int = 128  # images with a longer side of at least this are searched at half
     # resolution
-    gap: float = 0.12  # gaps in a line up to this long are bridged (where a stroke crosses it,
-    # JPEG and faint ink), fraction of the longer side
+    gap: float = 0.15  # gaps in a line up to this long are bridged (where a stroke crosses it,
+    # JPEG and faint ink), fraction of the shorter side
 
     def __post_init__(self) -> None:
         for name in ("border_length", "free_length", "edge_margin", "box_side", "corner"):
@@ -44,9 +46,11 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     A line pixel is thin across the line; a stroke crossing the line is thick across it there
     (the stroke's own length), so the crossing stays while the line's run is bridged over it.
     """
-    longer = max(mask.shape)
-    thickness = max(3, round(config.max_thickness * longer))
-    gap = round(config.gap * longer)
+    longer, shorter = max(mask.shape), min(mask.shape)
+    # Thickness and gaps scale with the writing, which the shorter side bounds: along a written
+    # number (a wide image) the longer side's gap bridged one digit's stroke to the next.
+    thickness = max(3, round(config.max_thickness * shorter))
+    gap = round(config.gap * shorter)
     across_rows = run_lengths(mask.T).T  # each pixel's ink extent along its column
     across_cols = run_lengths(mask)
     thin_rows = mask & (across_rows <= thickness)
@@ -54,7 +58,8 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     horizontal, vertical = _straight(thin_rows, thin_cols, gap, config)
     # A box's sides (a form field, a comb field's cells) need not reach the image's edge: a
     # shorter straight segment is a line when both its ends meet perpendicular ones.
-    segments = replace(config, border_length=config.box_side, free_length=config.box_side)
+    segments = replace(config, border_length=config.box_side, free_length=config.box_side,
+                       angles_deg=config.box_angles_deg)
     short_h, short_v = _straight(thin_rows, thin_cols, gap, segments)
     reach = max(1, round(config.corner * longer))
     horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))

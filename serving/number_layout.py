@@ -93,8 +93,7 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
 def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
                 threshold: float) -> NumberReading:
     """The most probable reading: the path of steps whose pieces are most surely digits (by the
-    model and their shape); pieces that are not digits (a letter, a dash) are left out;
-    NOT_A_NUMBER when no digit is left."""
+    model and their shape); NOT_A_NUMBER when no piece of it is a digit."""
     rows = np.stack(probabilities).astype(np.float64)
     digit_p = rows[:, :NUM_CLASSES]
     not_digit = rows[:, NOT_DIGIT_CLASS] if rows.shape[1] > NOT_DIGIT_CLASS else np.zeros(len(rows))
@@ -111,14 +110,15 @@ def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
     while at > 0 and came_by[at] is not None:
         path.append(came_by[at])
         at = came_by[at].start
-    readings: list[DigitReading] = []
-    for step in reversed(path):
-        for i in step.pieces:
-            if not_digit[i] >= threshold:
-                continue
-            digit = int(digit_p[i].argmax())
-            readings.append(DigitReading(digit, float(digit_p[i, digit]), layout.boxes[i]))
-    if not readings:
+    pieces = [i for step in reversed(path) for i in step.pieces]
+    if not pieces or all(not_digit[i] >= threshold for i in pieces):
         return NumberReading(NumberStatus.NOT_A_NUMBER)
-    confidence = math.prod(r.confidence for r in readings)
-    return NumberReading(NumberStatus.NUMBER, tuple(readings), confidence)
+    # The caller says this is a number: every piece of the chosen path is read as a digit (specks
+    # were dropped before), with its probability given that it is one.
+    readings = []
+    for i in pieces:
+        digit = int(digit_p[i].argmax())
+        confidence = float(digit_p[i, digit] / max(digit_p[i].sum(), 1e-12))
+        readings.append(DigitReading(digit, confidence, layout.boxes[i]))
+    return NumberReading(NumberStatus.NUMBER, tuple(readings),
+                         math.prod(r.confidence for r in readings))

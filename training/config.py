@@ -57,6 +57,9 @@ class ExtraDataConfig:
     photographed_train: int = 0  # training-split digits photographed and preprocessed by serving,
     # in the training split (as the negatives are preprocessed)
     photographed_val: int = 0  # ... validation-split digits, in the validation split
+    scenes_train: int = 0  # training-split digits in the scene kinds of benchmarks/scenes.py,
+    # preprocessed by serving, in the training split
+    scenes_val: int = 0  # ... validation-split digits, in the validation split
     continental_train: int = 0  # continental-form digits in the training split
     continental_val: int = 0  # ... in the validation split
     pieces_share: float = 0.0  # digit pieces and touching pairs (what a wrong cut of a number
@@ -65,7 +68,8 @@ class ExtraDataConfig:
 
     def __post_init__(self) -> None:
         counts = (self.negatives_train, self.negatives_val, self.photographed_train,
-                  self.photographed_val, self.continental_train, self.continental_val)
+                  self.photographed_val, self.scenes_train, self.scenes_val,
+                  self.continental_train, self.continental_val)
         if any(c < 0 for c in counts):
             raise ValueError(f"image counts must be ≥ 0, got {counts}")
         if not 0 <= self.pieces_share <= 1:
@@ -137,7 +141,8 @@ class TrainConfig:
 
 
 DEFAULT_EXTRA = ExtraDataConfig(negatives_train=24_000, negatives_val=3_000, pieces_share=0.4,
-                                photographed_train=24_000, photographed_val=3_000,
+                                photographed_train=16_000, photographed_val=2_000,
+                                scenes_train=16_000, scenes_val=2_000,
                                 continental_train=9_000, continental_val=1_000)
 
 PRESETS: dict[str, TrainConfig] = {

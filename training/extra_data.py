@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from serving.preprocess import prepare_array
+from serving.preprocess import prepare_array, prepare_encoded
 from training.config import ExtraDataConfig
 from training.continental import TRAIN_WRITERS, generate_continental
 from training.dataset import LabelledImages, Splits, with_extra
@@ -26,6 +26,8 @@ from training.negatives import generate_negatives
 
 NOT_A_DIGIT = 10  # class index of "not a digit"
 _CHUNK = 500  # images per worker task
+MIN_BOX_IOU = 0.6  # a preprocessed scene is a training digit only when its found ink box and the
+# digit's true box overlap this much (intersection over union)
 PAIR_SHARE = 0.7  # of the digit pieces, the share that are touching pairs (the rest: cut digits,
 # which can look like other digits and are kept few)
 
@@ -125,6 +127,61 @@ def preprocessed_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed
     return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
 
 
+def _scene_chunk(task: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+    """Worker: each digit rendered in one scene kind (in turn) and preprocessed."""
+    from benchmarks.scenes import SCENE_KINDS, render_scene  # the scene generators
+
+    digits, labels, pool, seed = task
+    kinds = tuple(SCENE_KINDS)
+    kept, out = [], []
+    for i, digit in enumerate(digits):
+        rng = np.random.default_rng([seed, i, 0x5CE])
+        neighbours = pool[rng.integers(len(pool), size=2)]
+        scene = render_scene(kinds[i % len(kinds)], digit, rng, neighbours)
+        prepared = prepare_encoded(scene.data)
+        # Only scenes where preprocessing found the digit's own ink: the others (a form's box
+        # taken for the digit, a neighbour's fragment) would teach that such leftovers are digits.
+        if prepared.pixels is not None and _overlap(prepared.ink_box, scene.box) >= MIN_BOX_IOU:
+            kept.append(i)
+            out.append(prepared.pixels)
+    return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), labels[kept]
+
+
+def _overlap(found: tuple[int, int, int, int] | None, true: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (left, top, right, bottom) boxes; 0 without `found`."""
+    if found is None:
+        return 0.0
+    width = min(found[2], true[2]) - max(found[0], true[0])
+    height = min(found[3], true[3]) - max(found[1], true[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    area = (found[2] - found[0]) * (found[3] - found[1]) + (true[2] - true[0]) * (true[3] - true[1])
+    return width * height / (area - width * height)
+
+
+def scene_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
+                 on_chunk: Callable[[int], None] | None = None) -> ExtraImages:
+    """`count` digits of the split in the benchmark's scene kinds (ruled paper, forms, notes,
+    pencil, phone photos, low resolution, crops of numbers, whiteboards), preprocessed by
+    serving. Seeds differ from the benchmark's test and tuning sets (1 and 1001), and only the
+    split's own digits are used: trained on photographed digits alone, the model called marker
+    strokes with uneven ink and forms' leftovers "not a digit"."""
+    pick = np.random.default_rng([seed, 0x5C]).choice(len(digits), size=count, replace=True)
+    tasks = [(digits[pick[i: i + _CHUNK]], labels[pick[i: i + _CHUNK]], digits,
+              seed * 100_000 + i) for i in range(0, count, _CHUNK)]
+    images, kept_labels = [], []
+    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        for chunk, chunk_labels in pool.map(_scene_chunk, tasks):
+            images.append(chunk)
+            kept_labels.append(chunk_labels)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    if not images:
+        return ExtraImages.empty()
+    return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
+
+
 def digit_pieces(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
     """"Not a digit" candidates that reading a number produces when it cuts in the wrong place:
     a digit cut through its middle, or two touching digits taken as one; uint8 [count, 28, 28]
@@ -203,6 +260,9 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
     photographed = config.photographed_train if split == "train" else config.photographed_val
     if photographed and digits is not None:
         extra = extra + preprocessed_digits(*digits, photographed, seed, on_chunk)
+    scenes = config.scenes_train if split == "train" else config.scenes_val
+    if scenes and digits is not None:
+        extra = extra + scene_digits(*digits, scenes, seed + 3000, on_chunk)
     pieces = round(config.pieces_share * negatives)
     if pieces and digits is not None:
         images = digit_pieces(*digits, pieces, seed)
