@@ -18,7 +18,7 @@ class LineConfig:
     border_length: float = 0.45  # a straight run this long that reaches the image's edge is a line
     free_length: float = 0.8  # a run this long is a line wherever it is
     edge_margin: float = 0.04  # "reaches the edge": ends within this fraction of the side
-    max_thickness: float = 0.033  # thickest line across, fraction of the shorter side: ink that
+    max_thickness: float = 0.025  # thickest line across, fraction of the shorter side: ink that
     # is thicker across (a stroke crossing the line, a marker stroke) is never a line
     angles_deg: tuple[float, ...] = (-6.0, -3.0, 0.0, 3.0, 6.0)  # tilts searched, degrees
     # (phone photos tilt ruled lines by a few degrees; 3° steps leave ≤ 1.5° residual slope)
@@ -29,7 +29,7 @@ class LineConfig:
     # (short segments: each tilt costs a pass over every row with ink)
     pool_above_px: int = 128  # images with a longer side of at least this are searched at half
     # resolution
-    gap: float = 0.15  # gaps in a line up to this long are bridged (where a stroke crosses it,
+    gap: float = 0.12  # gaps in a line up to this long are bridged (where a stroke crosses it,
     # JPEG and faint ink), fraction of the shorter side
 
     def __post_init__(self) -> None:

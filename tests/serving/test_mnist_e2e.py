@@ -23,14 +23,17 @@ def offline_probabilities(images: np.ndarray) -> np.ndarray:
 def test_served_predictions_equal_offline_onnxruntime(
         exported_server: tuple[DigitsServer, str], mnist: MnistArrays) -> None:
     images, labels = mnist.test_images[:COUNT], mnist.test_labels[:COUNT]
-    offline = offline_probabilities(images)
+    offline = offline_probabilities(images)  # [N, 10], or [N, 11] with "not a digit" last
+    digits_only = offline[:, :10] / offline[:, :10].sum(axis=1, keepdims=True)
+    not_digit = offline[:, 10] if offline.shape[1] > 10 else np.zeros(len(offline))
     with DigitsClient(exported_server[1], ClientConfig(chunk_images=256)) as client:
         results = client.classify(list(images))
     assert all(r.status is ResultStatus.DIGIT for r in results)
     served = np.array([r.probabilities for r in results], np.float32)
-    np.testing.assert_allclose(served, offline, atol=1e-5)
+    np.testing.assert_allclose(served, digits_only, atol=1e-5)
+    np.testing.assert_allclose([r.not_digit_probability for r in results], not_digit, atol=1e-5)
     served_digits = np.array([r.digit for r in results])
-    assert (served_digits == offline.argmax(axis=1)).all()
+    assert (served_digits == digits_only.argmax(axis=1)).all()
     accuracy = float((served_digits == labels).mean())
-    assert accuracy == float((offline.argmax(axis=1) == labels).mean())
+    assert accuracy == float((digits_only.argmax(axis=1) == labels).mean())
     assert accuracy > 0.97, f"served accuracy {accuracy:.4f} on {COUNT} MNIST test images"
