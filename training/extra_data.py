@@ -106,6 +106,21 @@ def _digit_chunk(task: tuple[np.ndarray, np.ndarray, int]) -> tuple[np.ndarray, 
     return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), labels[kept]
 
 
+def _labelled_in_pool(worker: Callable[..., tuple[np.ndarray, np.ndarray]], tasks: list,
+                      on_chunk: Callable[[int], None] | None) -> ExtraImages:
+    """Run `worker` over `tasks` on every CPU; its (images, labels) chunks joined in order."""
+    images, kept_labels = [], []
+    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        for chunk, chunk_labels in pool.map(worker, tasks):
+            images.append(chunk)
+            kept_labels.append(chunk_labels)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    if not images:
+        return ExtraImages.empty()
+    return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
+
+
 def preprocessed_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
                         on_chunk: Callable[[int], None] | None = None) -> ExtraImages:
     """`count` digits of the split photographed (_photographed) and passed through serving's
@@ -115,16 +130,7 @@ def preprocessed_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed
     pick = np.random.default_rng([seed, 0xD1]).choice(len(digits), size=count, replace=True)
     tasks = [(digits[pick[i: i + _CHUNK]], labels[pick[i: i + _CHUNK]], seed * 100_000 + i)
              for i in range(0, count, _CHUNK)]
-    images, kept_labels = [], []
-    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:
-        for chunk, chunk_labels in pool.map(_digit_chunk, tasks):
-            images.append(chunk)
-            kept_labels.append(chunk_labels)
-            if on_chunk is not None:
-                on_chunk(len(chunk))
-    if not images:
-        return ExtraImages.empty()
-    return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
+    return _labelled_in_pool(_digit_chunk, tasks, on_chunk)
 
 
 def _scene_chunk(task: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> tuple[np.ndarray,
@@ -170,16 +176,7 @@ def scene_digits(digits: np.ndarray, labels: np.ndarray, count: int, seed: int,
     pick = np.random.default_rng([seed, 0x5C]).choice(len(digits), size=count, replace=True)
     tasks = [(digits[pick[i: i + _CHUNK]], labels[pick[i: i + _CHUNK]], digits,
               seed * 100_000 + i) for i in range(0, count, _CHUNK)]
-    images, kept_labels = [], []
-    with ProcessPoolExecutor(len(os.sched_getaffinity(0))) as pool:
-        for chunk, chunk_labels in pool.map(_scene_chunk, tasks):
-            images.append(chunk)
-            kept_labels.append(chunk_labels)
-            if on_chunk is not None:
-                on_chunk(len(chunk))
-    if not images:
-        return ExtraImages.empty()
-    return ExtraImages(np.concatenate(images), np.concatenate(kept_labels).astype(np.int64))
+    return _labelled_in_pool(_scene_chunk, tasks, on_chunk)
 
 
 def digit_pieces(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
