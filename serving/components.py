@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serving.imageops import component_boxes, label_components, max_filter, stroke_width
+from serving.imageops import (
+    boundary,
+    component_boxes,
+    label_components,
+    mask_box,
+    max_filter,
+    stroke_width,
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,9 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig) -> Groups:
     # A corner, or a strip along a side: a digit in a tight crop touches the top and the bottom,
     # never a corner. A solid blob (a shadow's core, a wedge of desk beside a sheet) is no
     # stroke: its width (2·area / boundary) is a large share of its size.
-    padded = np.pad(mask, 1)
-    inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2]
-             & padded[1:-1, 2:])
-    boundary = np.bincount(labels[mask & ~inner], minlength=count + 1)
+    edge = np.bincount(labels[boundary(mask)], minlength=count + 1)
     size = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
-    solid = 2 * ink > config.max_solidity * np.maximum(boundary, 1) * np.maximum(size, 1)
+    solid = 2 * ink > config.max_solidity * np.maximum(edge, 1) * np.maximum(size, 1)
     background = (((top | bottom) & (left | right)) | ((left | right) & tall)
                   | ((top | bottom) & wide) | solid)
     background[0] = False
@@ -147,10 +151,11 @@ def _main_group(groups: Groups, shape: tuple[int, int], config: ComponentConfig)
 def digit_likeness(strokes: np.ndarray | None, config: ComponentConfig) -> int:
     """0–2: one point each for strokes the image's edge does not cut and for strokes that are
     not a solid blob; None (nothing found) scores 0."""
-    if strokes is None:
+    box = None if strokes is None else mask_box(strokes)
+    if strokes is None or box is None:
         return 0
-    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    top, bottom, left, right = box
     height, width = strokes.shape
-    inner = rows[0] > 0 and cols[0] > 0 and rows[-1] < height - 1 and cols[-1] < width - 1
-    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    inner = top > 0 and left > 0 and bottom < height and right < width
+    size = max(bottom - top, right - left)
     return int(inner) + int(stroke_width(strokes) <= config.max_solidity * size)

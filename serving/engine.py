@@ -27,7 +27,7 @@ from serving.model import (
     decide,
 )
 from serving.number_layout import NumberLayout, layout_encoded, layout_raw, read_layout
-from serving.numbers import NumberReading, NumberStatus
+from serving.numbers import Box, NumberReading, NumberStatus
 from serving.preprocess import (
     ImageLimits,
     PreparedImage,
@@ -50,7 +50,6 @@ class Status(enum.Enum):
     ERROR = "error"
 
 
-Box = tuple[int, int, int, int]  # (left, top, right, bottom) in the input image's pixels
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,27 @@ def component_boxes(labels: np.ndarray, count: int) -> np.ndarray:
     return boxes
 
 
-def stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width, px: 2·area / boundary length (exact for long uniform strokes)."""
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of a bool mask's True pixels, bottom/right exclusive; None if
+    it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """The pixels of a bool mask with a 4-neighbour outside it (the image's edge counts as out)."""
     padded = np.pad(mask, 1)
     inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
              & padded[1:-1, :-2] & padded[1:-1, 2:])
-    boundary = np.count_nonzero(mask & ~inner)
-    return 2 * np.count_nonzero(mask) / max(boundary, 1)
+    return mask & ~inner
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width, px: 2·area / boundary length (exact for long uniform strokes)."""
+    return 2 * np.count_nonzero(mask) / max(np.count_nonzero(boundary(mask)), 1)
 
 
 def max_filter(values: np.ndarray, size: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving.decode import ImageLimits
+from serving.imageops import mask_box
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES
 from serving.numbers import Box, DigitReading, NumberReading, NumberStatus
 from serving.preprocess import (
@@ -74,14 +75,14 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
         for start, stop in reading.pieces:
             piece = np.zeros_like(member)
             piece[:, start:stop] = member[:, start:stop]
-            rows = np.flatnonzero(piece.any(axis=1))
-            if rows.size == 0:
+            box = mask_box(piece)
+            if box is None:
                 break
+            top, bottom = box[:2]
             indices.append(len(pixels))
             pixels.append(clean.digit_pixels(piece, config.render))
-            boxes.append(clean.ink.input_box((rows[0], rows[-1] + 1, start, stop)))
-            priors.append(piece_prior(stop - start, rows[-1] + 1 - rows[0], lattice.digit_height,
-                                      segment))
+            boxes.append(clean.ink.input_box((top, bottom, start, stop)))
+            priors.append(piece_prior(stop - start, bottom - top, lattice.digit_height, segment))
         else:
             steps.append(Step(reading.start, reading.stop, tuple(indices)))
     if not pixels:

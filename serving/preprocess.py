@@ -21,7 +21,7 @@ from serving.decode import (
     resize,
 )
 from serving.errors import InvalidImageError
-from serving.imageops import max_filter
+from serving.imageops import mask_box, max_filter
 from serving.ink import InkConfig, InkMap, find_ink, polarities
 from serving.lines import LineConfig, remove_lines
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
@@ -157,8 +157,9 @@ class CleanInk:
 
     def digit_pixels(self, strokes: np.ndarray, render: RenderConfig) -> np.ndarray:
         """uint8 [28, 28] of the digit whose mask pixels are `strokes` (a subset of self.strokes)."""
-        rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-        top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        box = mask_box(strokes)
+        assert box is not None  # callers pass a digit's strokes, never an empty mask
+        top, bottom, left, right = box
         # Work on the digit's surroundings only: render_digit reaches at most ~0.14 × the box
         # beyond it (its margin and stroke widening), so a wider window gives the same pixels.
         margin = math.ceil(0.15 * max(bottom - top, right - left)) + 4
@@ -197,7 +198,6 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     if clean is None or strokes is None:
         return BLANK
     pixels = clean.digit_pixels(strokes, config.render)
-    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
-    box = clean.ink.input_box((rows[0], rows[-1] + 1, cols[0], cols[-1] + 1))
+    box = clean.ink.input_box(mask_box(strokes))
     pixels.flags.writeable = False
     return PreparedImage(pixels=pixels, blank=False, ink_box=box, inverted=clean.ink.inverted)

@@ -48,30 +48,24 @@ class ExtraImages:
                            np.concatenate([self.labels, other.labels]))
 
 
-def _negative_chunk(task: tuple[int, int, int, str]) -> np.ndarray:
-    """Worker: `count` negatives from index `start` of stream `seed`, preprocessed; blanks
-    (a faint texture can be one) are dropped."""
+def _negative_chunk(task: tuple[int, int, int, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Worker: `count` negatives from index `start` of stream `seed`, preprocessed, labelled
+    NOT_A_DIGIT; blanks (a faint texture can be one) are dropped."""
     seed, start, count, split = task
     out = []
     for image, _family in generate_negatives(count, seed, split=split, start=start):
         prepared = prepare_array(image)
         if prepared.pixels is not None:
             out.append(prepared.pixels)
-    return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
+    images = np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
+    return images, np.full(len(images), NOT_A_DIGIT, np.int64)
 
 
-def preprocessed_negatives(count: int, seed: int, split: str, workers: int = 0,
-                           on_chunk: Callable[[int], None] | None = None) -> np.ndarray:
-    """`count` rendered negatives through serving's preprocessing, uint8 [≤ count, 28, 28]."""
+def preprocessed_negatives(count: int, seed: int, split: str,
+                           on_chunk: Callable[[int], None] | None = None) -> ExtraImages:
+    """`count` rendered negatives through serving's preprocessing (blanks dropped)."""
     tasks = [(seed, start, min(_CHUNK, count - start), split) for start in range(0, count, _CHUNK)]
-    workers = workers or len(os.sched_getaffinity(0))
-    chunks = []
-    with ProcessPoolExecutor(workers) as pool:
-        for chunk in pool.map(_negative_chunk, tasks):
-            chunks.append(chunk)
-            if on_chunk is not None:
-                on_chunk(len(chunk))
-    return np.concatenate(chunks) if chunks else np.zeros((0, 28, 28), np.uint8)
+    return _labelled_in_pool(_negative_chunk, tasks, on_chunk)
 
 
 def _photographed(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -252,8 +246,7 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
             return ExtraImages(saved["images"], saved["labels"])
     extra = ExtraImages.empty()
     if negatives:
-        images = preprocessed_negatives(negatives, seed, "train", on_chunk=on_chunk)
-        extra = extra + ExtraImages(images, np.full(len(images), NOT_A_DIGIT, np.int64))
+        extra = extra + preprocessed_negatives(negatives, seed, "train", on_chunk)
     photographed = config.photographed_train if split == "train" else config.photographed_val
     if photographed and digits is not None:
         extra = extra + preprocessed_digits(*digits, photographed, seed, on_chunk)
