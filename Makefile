@@ -14,7 +14,7 @@ ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
 
 .PHONY: help venv browser train export evaluate evaluate-onnx plots test lint bench bench-train \
-	protos serve bench-serve bench-preprocess bench-real demo bench-demo clean
+	protos serve bench-serve bench-preprocess bench-real bench-batch demo bench-demo proxy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -48,13 +48,18 @@ browser:  ## Debian's Chromium for the browser tests (installed with apt-get whe
 		apt-get install -y -qq chromium; } || { echo "the browser tests need Debian's chromium:" \
 		"sudo apt-get install chromium" >&2; exit 1; }
 
-test: $(STAMP) browser  ## the whole test suite
+test: $(STAMP) browser proxy  ## the whole test suite
 	$(PY) -m pytest -q
+
+proxy:  ## Debian's haproxy, the L7 proxy of the replica tests and bench-serve (apt-get as root)
+	@command -v haproxy >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq haproxy; } || { echo "the replica tests need Debian's haproxy:" \
+		"sudo apt-get install haproxy" >&2; exit 1; }
 
 lint: $(STAMP)  ## ruff over the code
 	$(PY) -m ruff check .
 
-bench: bench-train bench-serve bench-preprocess bench-real bench-demo  ## every benchmark
+bench: bench-train bench-serve bench-preprocess bench-real bench-batch bench-demo  ## every benchmark
 
 bench-train: $(STAMP)  ## time to 99 % test accuracy: fast preset vs the classic PyTorch example
 	$(PY) -m benchmarks.bench_train
@@ -74,10 +79,16 @@ bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from M
 bench-real: $(STAMP)  ## real paper per kind, numbers, non-digits, outside checks: Digits vs first version
 	$(PY) -m benchmarks.bench_real $(ARGS)
 
+bench-batch: $(STAMP)  ## offline batch jobs, 20k and 200k images: plain loop, local engine, Ray engine
+	$(PY) -m benchmarks.bench_batch $(ARGS)
+
 demo: $(STAMP)  ## browser demo on http://127.0.0.1:8000 (starts the service unless one answers)
 	$(PY) -m demo $(ARGS)
 
-bench-demo: $(STAMP)  ## browser demo: stroke end → prediction shown latency (needs chromium)
+bench-bench-batch: $(STAMP)  ## offline batch jobs, 20k and 200k images: plain loop, local engine, Ray engine
+	$(PY) -m benchmarks.bench_batch $(ARGS)
+
+demo: $(STAMP)  ## browser demo: stroke end → prediction shown latency (needs chromium)
 	$(PY) -m benchmarks.bench_demo $(ARGS)
 
 clean:  ## remove runs, plots and caches (keeps .venv, data/ and exported/)
