@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ class ComponentConfig:
     centre_weight: float = 1.0  # preference for groups near the centre (0: none)
     max_solidity: float = 0.3  # stroke width over size above which a group is a blob, not
     # strokes (MNIST digits: at most ~0.25 for the boldest)
+    max_dark_surround: float = 0.25  # share of a group's surroundings nearly as dark as its own
+    # ink above which it is the rim of a desk beside a sheet, not strokes on paper (1: no test)
 
     def __post_init__(self) -> None:
         for name in ("min_extent", "group_radius", "speck_fraction", "join_margin", "join_gap",
@@ -42,6 +45,14 @@ class ComponentConfig:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
         if self.min_extent_px < 1 or self.centre_weight < 0:
             raise ValueError("min_extent_px must be ≥ 1 and centre_weight ≥ 0")
+
+
+@dataclass(frozen=True)
+class Shade:
+    """An image's tones, to tell strokes on paper from the edge of a sheet."""
+
+    tone: np.ndarray  # float [H, W]: the image with ink high, before its light was levelled
+    paper: np.ndarray  # float [H, W]: the paper's tone under uneven light (same scale)
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,10 @@ class Groups:
         return len(self.ink) - 1
 
 
-def stroke_groups(mask: np.ndarray, config: ComponentConfig) -> Groups:
-    """Connected components of the mask after joining strokes closer than group_radius."""
+def stroke_groups(mask: np.ndarray, config: ComponentConfig,
+                  shade: Shade | None = None) -> Groups:
+    """Connected components of the mask after joining strokes closer than group_radius; with
+    the image's `shade`, the groups on a sheet's edge count as background."""
     height, width = mask.shape
     radius = round(config.group_radius * max(height, width))
     joined = max_filter(mask, 2 * radius + 1) if radius else mask
@@ -83,14 +96,39 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig) -> Groups:
     solid = 2 * ink > config.max_solidity * np.maximum(edge, 1) * np.maximum(size, 1)
     background = (((top | bottom) & (left | right)) | ((left | right) & tall)
                   | ((top | bottom) & wide) | solid)
+    if shade is not None and config.max_dark_surround < 1:
+        background |= _dark_surround(mask, labels, ink, shade) > config.max_dark_surround
     background[0] = False
     return Groups(labels, boxes, ink, top | bottom | left | right, background, radius)
 
 
-def choose_digit(mask: np.ndarray, config: ComponentConfig) -> np.ndarray | None:
+def _dark_surround(mask: np.ndarray, labels: np.ndarray, ink: np.ndarray,
+                   shade: Shade) -> np.ndarray:
+    """Per group, the share of the pixels 2–3 px around it (not ink) whose tone is at least
+    three quarters of the way from the paper under the group to the group's own ink.
+
+    Strokes on paper are surrounded by paper, also in a shadow, where the paper under them is
+    darker too. A desk's wedge or rim beside a sheet, which levelling the light turned into
+    "ink", has the desk on one side (tuning photos: 0.3–0.6 of its surroundings; digits mostly
+    0, up to 0.2 beside a shadow's edge).
+    """
+    count = len(ink) - 1
+    near = max_filter(labels, 7)  # the (largest) group label within 3 px
+    ring = (near > 0) & ~max_filter(mask, 3)
+    owner = near[ring]
+    weight = np.maximum(ink, 1)
+    level = np.bincount(labels.ravel(), weights=shade.tone.ravel(), minlength=count + 1) / weight
+    paper = np.bincount(labels.ravel(), weights=shade.paper.ravel(), minlength=count + 1) / weight
+    dark = shade.tone[ring] > paper[owner] + 0.75 * (level[owner] - paper[owner])
+    around = np.bincount(owner, minlength=count + 1)
+    return np.bincount(owner, weights=dark, minlength=count + 1) / np.maximum(around, 1)
+
+
+def choose_digit(mask: np.ndarray, config: ComponentConfig,
+                 shade: Shade | None = None) -> np.ndarray | None:
     """The mask pixels of the digit: the main group and the groups near it, specks dropped;
-    None when there is no group of digit size."""
-    groups = stroke_groups(mask, config)
+    None when there is no group of digit size. `shade`: see stroke_groups."""
+    groups = stroke_groups(mask, config, shade)
     if groups.count == 0:
         return None
     main = _main_group(groups, mask.shape, config)
@@ -134,12 +172,11 @@ def _main_group(groups: Groups, shape: tuple[int, int], config: ComponentConfig)
         centre_x = (groups.boxes[:, 2] + groups.boxes[:, 3]) / 2 / shape[1] - 0.5
         ink = ink / (1 + config.centre_weight * 4 * (centre_x ** 2 + centre_y ** 2))
     if config.drop_border_fragments:
-        inner = np.where(groups.at_border, 0.0, ink)
-        if inner.max() >= config.fragment_share * ink.max():
-            return int(inner.argmax())
+        # Never the desk, a shadow or a sheet's rim while anything else is there; then prefer
+        # groups the image's edge does not cut, unless they are specks beside a cut digit.
         foreground = np.where(groups.background, 0.0, ink)
-        if inner.max() > 0 and (foreground.max() == inner.max() or inner.max()
-                                >= config.fragment_share * foreground.max()):
+        inner = np.where(groups.at_border, 0.0, foreground)
+        if inner.max() > 0 and inner.max() >= config.fragment_share * foreground.max():
             return int(inner.argmax())
         if foreground.max() > 0:
             return int(foreground.argmax())
@@ -148,14 +185,21 @@ def _main_group(groups: Groups, shape: tuple[int, int], config: ComponentConfig)
     return int(ink.argmax())
 
 
-def digit_likeness(strokes: np.ndarray | None, config: ComponentConfig) -> int:
-    """0–2: one point each for strokes the image's edge does not cut and for strokes that are
-    not a solid blob; None (nothing found) scores 0."""
+def digit_likeness(strokes: np.ndarray | None, config: ComponentConfig) -> tuple[int, float]:
+    """How digit-like the chosen strokes are, to compare polarities: 0–2 points, one each for
+    strokes the image's edge does not cut and for strokes that are not a solid blob; then, on
+    equal points, the thinner strokes (minus stroke width over size). None (nothing found) is
+    (0, -inf).
+
+    The thinness decides between a sticky note on a dark desk read as light ink (the whole note,
+    its digit a hole: width over size 0.29–0.35 on the tuning photos) and its dark digit
+    (0.07–0.16).
+    """
     box = None if strokes is None else mask_box(strokes)
     if strokes is None or box is None:
-        return 0
+        return 0, -math.inf
     top, bottom, left, right = box
     height, width = strokes.shape
     inner = top > 0 and left > 0 and bottom < height and right < width
-    size = max(bottom - top, right - left)
-    return int(inner) + int(stroke_width(strokes) <= config.max_solidity * size)
+    solidity = stroke_width(strokes) / max(bottom - top, right - left, 1)
+    return int(inner) + int(solidity <= config.max_solidity), -solidity

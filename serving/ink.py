@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from serving.components import Shade
 from serving.decode import resize
 from serving.imageops import blur, max_filter, quantiles, rank_filter
 
@@ -49,6 +50,13 @@ class InkMap:
     noise: float  # robust std dev of the paper, in ink units
     to_input: float  # input image px per analysed px
     inverted: bool  # True: the input had dark ink on light paper
+    tone: np.ndarray  # float32 [H, W]: the image with ink high (1 - grey for dark ink), before
+    # the paper's light was levelled
+
+    @property
+    def shade(self) -> Shade:
+        """The tones of the image and of its paper (ink is their difference)."""
+        return Shade(tone=self.tone, paper=self.tone - self.ink)
 
     def input_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in the input's pixels of (top, bottom, left, right) here."""
@@ -80,8 +88,8 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
             size, Image.Resampling.BICUBIC)), 0, 1)
         to_input /= factor
     inverted = polarities(gray)[0] if dark is None else dark
-    ink = 1 - gray if inverted else gray
-    ink = ink - paper_level(ink, config.background_window)
+    tone = 1 - gray if inverted else gray
+    ink = tone - paper_level(tone, config.background_window)
     smooth = blur(ink)
     paper = float(quantiles(smooth, [0.5], -1, 1)[0])
     # Robust std (median absolute deviation) of the whole image and of its middle, the lower:
@@ -95,7 +103,8 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
     if peak < max(config.min_contrast, config.min_snr * noise):
         return None
     mask = smooth > max(config.noise_sigmas * noise, config.ink_fraction * peak)
-    return InkMap(ink=ink, mask=mask, noise=noise, to_input=to_input, inverted=bool(inverted))
+    return InkMap(ink=ink, mask=mask, noise=noise, to_input=to_input, inverted=bool(inverted),
+                  tone=tone)
 
 
 def polarities(gray: np.ndarray) -> tuple[bool, ...]:

@@ -192,7 +192,8 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     found = []
     for dark in polarities(gray):  # usually one; two when the image is ambiguous
         clean = clean_ink(gray, to_input, config, dark)
-        strokes = None if clean is None else choose_digit(clean.strokes, config.components)
+        strokes = None if clean is None else choose_digit(clean.strokes, config.components,
+                                                          clean.ink.shade)
         found.append((digit_likeness(strokes, config.components), clean, strokes))
     _, clean, strokes = max(found, key=lambda item: item[0])  # ties: the likely polarity
     if clean is None or strokes is None:
