@@ -222,3 +222,16 @@ def test_ruled_lines_across_a_pen_written_digit_leave_the_prepared_digit_unchang
     assert correlation(prepare_encoded(png_of(page)).pixels, clean) > 0.98
     first = prepare_encoded(png_of(page), config=PreprocessConfig.first_version()).pixels
     assert correlation(first, clean) < 0.6
+
+
+def test_a_4_px_line_across_a_small_crop_is_removed_and_the_digit_stays():
+    # A 112 px crop: 2.5 % of its side is under 3 px, but a 2 px line blurred by the camera and
+    # JPEG is 4 px across in the ink mask.
+    shape = (112, 112)
+    digit = pen_digit(([(56, 15), (56, 95)],), width=5, shape=shape)
+    assert_only_lines_removed(digit, ruled(shape, pitch=200, first=80, thickness=4))
+
+
+def test_line_config_rejects_a_minimum_thickness_under_one_px():
+    with pytest.raises(ValueError, match="min_thickness_px"):
+        LineConfig(min_thickness_px=0)
