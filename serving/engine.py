@@ -9,7 +9,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,24 +109,45 @@ def prediction_from(scores: Scores, threshold: float, box: Box | None = None) ->
 
 @dataclass(frozen=True)
 class Pending:
-    """An image on its way: either answered already, or waiting for its model run."""
+    """An image on its way: either answered already, or waiting for its model run(s)."""
 
     future: Future[Scores] | None  # None: `answer` is final (error or blank)
     answer: Prediction | None = None
     box: Box | None = None
+    alternatives: tuple[tuple[Future[Scores], Box], ...] = ()  # other readings of the image
+    # (PreparedImage.alternatives) and their boxes, used when `future`'s finds no digit
+
+    @property
+    def futures(self) -> tuple[Future[Scores], ...]:
+        """Every model run this image waits for."""
+        main = () if self.future is None else (self.future,)
+        return main + tuple(future for future, _ in self.alternatives)
 
 
 def outcome(pending: Pending, threshold: float) -> Prediction:
-    """The Prediction of a finished image; a failed model run becomes an ERROR Prediction."""
+    """The Prediction of a finished image; a failed model run becomes an ERROR Prediction.
+
+    When the main reading is not a digit, the surest alternative reading that is one wins (a
+    digit touching a neighbour in a crop from a number, its middle piece cut out).
+    """
     future = pending.future
     if future is None:
         assert pending.answer is not None  # invariant of Pending
         return pending.answer
+    main = _reading(future, threshold, pending.box)
+    if main.status is not Status.NOT_A_DIGIT:
+        return main
+    readings = [_reading(alternative, threshold, box) for alternative, box in pending.alternatives]
+    digits = [reading for reading in readings if reading.status is Status.DIGIT]
+    return max(digits, key=lambda reading: reading.confidence, default=main)
+
+
+def _reading(future: Future[Scores], threshold: float, box: Box | None) -> Prediction:
     if future.cancelled():
         return Prediction(Status.ERROR, error="cancelled before it was classified")
     err = future.exception()
     if err is None:
-        return prediction_from(future.result(), threshold, pending.box)
+        return prediction_from(future.result(), threshold, box)
     if isinstance(err, DigitsError):
         return Prediction(Status.ERROR, error=str(err))
     return Prediction(Status.ERROR, error=INTERNAL_IMAGE_ERROR)  # the batcher logged it
@@ -193,9 +214,10 @@ class DigitEngine:
             else:
                 pending.append(prepared)
                 pixels.append(prepared.pixels)
+                pixels.extend(alternative.pixels for alternative in prepared.alternatives)
         futures = iter(self._batcher.submit(np.stack(pixels)) if pixels else ())
-        return [Pending(next(futures), box=item.ink_box) if isinstance(item, PreparedImage)
-                else item for item in pending]
+        return [_waiting(item, futures) if isinstance(item, PreparedImage) else item
+                for item in pending]
 
     def outcome(self, pending: Pending) -> Prediction:
         return outcome(pending, self.threshold)
@@ -312,7 +334,7 @@ class _Stream:
         self._loop = asyncio.get_running_loop()
         self._done: asyncio.Queue[tuple[int, Prediction] | _EndOfStream] = asyncio.Queue()
 
-    def _post(self, index: int, pending: Pending, _: object = None) -> None:
+    def _post(self, index: int, pending: Pending) -> None:
         """Done callback, run by the batcher thread: hand the outcome to the loop."""
         self._loop.call_soon_threadsafe(self._done.put_nowait,
                                         (index, self._engine.outcome(pending)))
@@ -330,11 +352,8 @@ class _Stream:
                 pending = await self._engine.submit_async(batch)
                 self._in_flight += len(batch)
                 for offset, item in enumerate(pending):
-                    post = functools.partial(self._post, submitted + offset, item)
-                    if item.future is None:
-                        post()
-                    else:
-                        item.future.add_done_callback(post)
+                    _when_done(item.futures,
+                               functools.partial(self._post, submitted + offset, item))
                 submitted += len(batch)
         except Exception as err:  # handed to the consumer, which raises it
             self._done.put_nowait(_EndOfStream(submitted, err))
@@ -364,9 +383,16 @@ class _Stream:
             raise end.error
 
 
+def _waiting(prepared: PreparedImage, futures: Iterator[Future[Scores]]) -> Pending:
+    """The Pending of a prepared image whose pixels, then alternatives, were submitted in order."""
+    main = next(futures)
+    return Pending(main, box=prepared.ink_box, alternatives=tuple(
+        (next(futures), alternative.ink_box) for alternative in prepared.alternatives))
+
+
 def futures_of(pending: Sequence[Pending]) -> list[Future[Scores]]:
-    """The futures of the images that wait for a model run."""
-    return [item.future for item in pending if item.future is not None]
+    """The futures of the images that wait for model runs."""
+    return [future for item in pending for future in item.futures]
 
 
 def wait_all(futures: Sequence[Future[Scores]], timeout_s: float | None) -> None:
@@ -385,19 +411,7 @@ async def wait_all_async(futures: Sequence[Future[Scores]], timeout_s: float | N
         return
     loop = asyncio.get_running_loop()
     all_done: asyncio.Future[None] = loop.create_future()
-    pending = len(futures)
-    lock = threading.Lock()  # done callbacks run in the batcher thread (or here, if done)
-
-    def one_done(_: Future[Scores]) -> None:
-        nonlocal pending
-        with lock:
-            pending -= 1
-            last = pending == 0
-        if last:
-            loop.call_soon_threadsafe(_resolve, all_done)
-
-    for future in futures:
-        future.add_done_callback(one_done)
+    _when_done(futures, lambda: loop.call_soon_threadsafe(_resolve, all_done))
     try:
         await asyncio.wait_for(all_done, timeout_s)
     except TimeoutError:
@@ -406,6 +420,26 @@ async def wait_all_async(futures: Sequence[Future[Scores]], timeout_s: float | N
     except asyncio.CancelledError:
         _cancel_pending(futures)
         raise
+
+
+def _when_done(futures: Sequence[Future[Scores]], callback: Callable[[], None]) -> None:
+    """Call `callback` once, when every one of `futures` is done (now, if there are none)."""
+    if not futures:
+        callback()
+        return
+    left = len(futures)
+    lock = threading.Lock()  # done callbacks run in the batcher thread (or here, if done)
+
+    def one_done(_: Future[Scores]) -> None:
+        nonlocal left
+        with lock:
+            left -= 1
+            last = left == 0
+        if last:
+            callback()
+
+    for future in futures:
+        future.add_done_callback(one_done)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -25,6 +25,7 @@ from serving.imageops import mask_box, max_filter
 from serving.ink import InkConfig, InkMap, find_ink, polarities
 from serving.lines import LineConfig, remove_lines
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
+from serving.segment import SegmentConfig, central_pieces
 
 RAW_BYTES = MNIST_SIDE * MNIST_SIDE  # bytes of one raw MNIST-convention image
 
@@ -40,6 +41,8 @@ class PreprocessConfig:
     lines: LineConfig | None = field(default_factory=LineConfig)  # None: lines are kept
     components: ComponentConfig = field(default_factory=ComponentConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    pieces: SegmentConfig | None = field(default_factory=SegmentConfig)  # how strokes running
+    # into a side edge are cut to offer the central piece as an alternative; None: never
     raw_ink_level: int = 64  # a raw pixel at or above this uint8 value is ink
     raw_min_ink_pixels: int = 5  # fewer ink pixels make a raw image blank (MNIST minimum: 26)
 
@@ -55,10 +58,19 @@ class PreprocessConfig:
         """The service's first, plain MNIST-style pipeline (kept as the benchmarks' baseline):
         no line removal, the largest stroke group is the digit."""
         return cls(lines=None, components=ComponentConfig(drop_border_fragments=False,
-                                                          centre_weight=0.0, join_gap=0.25))
+                                                          centre_weight=0.0, join_gap=0.25),
+                   pieces=None)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another reading of an image's digit: its pixels as the model takes them, and its box."""
+
+    pixels: np.ndarray  # uint8 [28, 28], light ink on dark
+    ink_box: tuple[int, int, int, int]  # (left, top, right, bottom) px of the input
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,9 @@ class PreparedImage:
     blank: bool  # True: no ink found (blank page); report it as blank, don't guess
     ink_box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) px of the input
     inverted: bool = False  # True: the input had dark ink on light paper
+    alternatives: tuple[Alternative, ...] = ()  # readings to try, in order, when the model finds
+    # no digit in `pixels`: the middle piece of strokes that a neighbour touching the digit
+    # carried to the image's edge (segment.central_pieces)
 
     def __post_init__(self) -> None:
         if self.blank != (self.pixels is None):
@@ -198,7 +213,16 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     _, clean, strokes = max(found, key=lambda item: item[0])  # ties: the likely polarity
     if clean is None or strokes is None:
         return BLANK
+    pixels, box = _rendered(clean, strokes, config)
+    pieces = [] if config.pieces is None else central_pieces(strokes, config.pieces)
+    alternatives = tuple(Alternative(*_rendered(clean, piece, config)) for piece in pieces)
+    return PreparedImage(pixels=pixels, blank=False, ink_box=box, inverted=clean.ink.inverted,
+                         alternatives=alternatives)
+
+
+def _rendered(clean: CleanInk, strokes: np.ndarray,
+              config: PreprocessConfig) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """(read-only model pixels, box in input px) of the digit whose mask pixels are `strokes`."""
     pixels = clean.digit_pixels(strokes, config.render)
-    box = clean.ink.input_box(mask_box(strokes))
     pixels.flags.writeable = False
-    return PreparedImage(pixels=pixels, blank=False, ink_box=box, inverted=clean.ink.inverted)
+    return pixels, clean.ink.input_box(mask_box(strokes))

@@ -10,6 +10,7 @@ from itertools import pairwise
 import numpy as np
 
 from serving.components import ComponentConfig, Groups, stroke_groups
+from serving.imageops import mask_box
 
 Columns = tuple[int, int]  # [start, stop) columns of the analysed image
 
@@ -153,6 +154,25 @@ def _splits(member: np.ndarray, digit_height: float,
         if len(edges) - 1 == pieces:
             options.append(tuple(pairwise(edges)))
     return tuple(options)
+
+
+def central_pieces(strokes: np.ndarray, config: SegmentConfig) -> list[np.ndarray]:
+    """When a digit's strokes run into the image's left or right edge and are too wide for one
+    digit (a neighbour in a crop from a number touches it): for each way to cut them into 2, 3...
+    pieces, the strokes of the piece nearest the image's middle; [] otherwise."""
+    box = mask_box(strokes)
+    if box is None or (box[2] > 0 and box[3] < strokes.shape[1]):
+        return []
+    top, bottom, left, right = box
+    middle = strokes.shape[1] / 2 - left
+    pieces = []
+    for split in _splits(strokes[top:bottom, left:right], bottom - top, config)[1:]:
+        start, stop = min(split, key=lambda piece: abs((piece[0] + piece[1]) / 2 - middle))
+        piece = np.zeros_like(strokes)
+        piece[:, left + start:left + stop] = strokes[:, left + start:left + stop]
+        if piece.any():
+            pieces.append(piece)
+    return pieces
 
 
 def piece_prior(width: int, height: int, digit_height: float, config: SegmentConfig) -> float:

@@ -1,0 +1,70 @@
+"""A digit touching a neighbour in a crop from a written number: when the whole is no digit, the
+engine reads the middle piece (PreparedImage.alternatives). Tuning-split crops (MNIST training
+digits) that the engine answered "not a digit" before the alternatives existed."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from benchmarks.scenes import SPLITS, generate_scenes
+from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
+from serving.model import DEFAULT_MODEL_PATH
+from serving.preprocess import PreprocessConfig
+
+TOUCHING_BEFORE = (37, 53, 98, 111, 169, 173, 204, 239)  # neighbour_fragments, tuning split
+
+
+@pytest.fixture(scope="module")
+def crops(mnist) -> list:
+    return list(generate_scenes(mnist.train_images, mnist.train_labels, TOUCHING_BEFORE,
+                                ["neighbour_fragments"], SPLITS["tune"].seed, mnist.train_images))
+
+
+def engine_with(preprocess: PreprocessConfig) -> Iterator[DigitEngine]:
+    engine = DigitEngine.load(DEFAULT_MODEL_PATH, EngineConfig(preprocess=preprocess))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DigitEngine]:
+    yield from engine_with(PreprocessConfig())
+
+
+@pytest.fixture(scope="module")
+def engine_without_pieces() -> Iterator[DigitEngine]:
+    yield from engine_with(dataclasses.replace(PreprocessConfig(), pieces=None))
+
+
+def test_the_middle_piece_of_a_crop_with_a_touching_neighbour_is_read(crops, engine,
+                                                                       engine_without_pieces):
+    inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
+    whole = engine_without_pieces.classify(inputs, timeout_s=60)
+    assert [p.status for p in whole] == [Status.NOT_A_DIGIT] * len(crops)
+    answers = engine.classify(inputs, timeout_s=60)
+    assert [(p.status, p.digit) for p in answers] == [(Status.DIGIT, c.label) for c in crops]
+    for before, after in zip(whole, answers, strict=True):
+        assert after.box[2] - after.box[0] < before.box[2] - before.box[0]  # a narrower piece
+
+
+def test_the_async_and_streaming_paths_read_the_middle_piece_too(crops, engine):
+    inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
+    answers = asyncio.run(engine.classify_async(inputs, timeout_s=60))
+    assert [p.digit for p in answers] == [c.label for c in crops]
+
+    async def batches() -> AsyncIterator[list[ImageInput]]:
+        for start in range(0, len(inputs), 3):
+            yield inputs[start:start + 3]
+
+    async def stream() -> dict[int, Prediction]:
+        streamed = {}
+        async for ready in engine.classify_stream(batches(), max_in_flight=4, timeout_s=60):
+            streamed.update(ready)
+        return streamed
+
+    streamed = asyncio.run(stream())
+    assert [streamed[i].digit for i in range(len(inputs))] == [c.label for c in crops]
