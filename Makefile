@@ -48,12 +48,12 @@ browser:  ## Debian's Chromium for the browser tests (installed with apt-get whe
 		apt-get install -y -qq chromium; } || { echo "the browser tests need Debian's chromium:" \
 		"sudo apt-get install chromium" >&2; exit 1; }
 
-test: $(STAMP) browser proxy  ## the whole test suite
+test: $(STAMP) browser  ## the whole test suite
 	$(PY) -m pytest -q
 
-proxy:  ## Debian's haproxy, the L7 proxy of the replica tests and bench-serve (apt-get as root)
+proxy:  ## Debian's haproxy, bench-serve's L7 proxy in front of two replicas (apt-get as root)
 	@command -v haproxy >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		apt-get install -y -qq haproxy; } || { echo "the replica tests need Debian's haproxy:" \
+		apt-get install -y -qq haproxy; } || { echo "bench-serve needs Debian's haproxy:" \
 		"sudo apt-get install haproxy" >&2; exit 1; }
 
 lint: $(STAMP)  ## ruff over the code
@@ -70,7 +70,7 @@ protos: $(STAMP)  ## regenerate the gRPC/protobuf stubs in serving/generated/
 serve: $(STAMP)  ## run the gRPC service on port 50051 with the exported model
 	$(PY) -m serving $(ARGS)
 
-bench-serve: $(STAMP)  ## service latency and throughput table and plot
+bench-serve: $(STAMP) proxy  ## service latency/throughput; one vs two replicas (ARGS=--replicas-only)
 	$(PY) -m benchmarks.bench_serve $(ARGS)
 
 bench-preprocess: $(STAMP)  ## accuracy on realistic photos/drawings made from MNIST test digits
@@ -85,10 +85,7 @@ bench-batch: $(STAMP)  ## offline batch jobs, 20k and 200k images: plain loop, l
 demo: $(STAMP)  ## browser demo on http://127.0.0.1:8000 (starts the service unless one answers)
 	$(PY) -m demo $(ARGS)
 
-bench-bench-batch: $(STAMP)  ## offline batch jobs, 20k and 200k images: plain loop, local engine, Ray engine
-	$(PY) -m benchmarks.bench_batch $(ARGS)
-
-demo: $(STAMP)  ## browser demo: stroke end → prediction shown latency (needs chromium)
+bench-demo: $(STAMP)  ## browser demo: stroke end → prediction shown latency (needs chromium)
 	$(PY) -m benchmarks.bench_demo $(ARGS)
 
 clean:  ## remove runs, plots and caches (keeps .venv, data/ and exported/)

@@ -1,10 +1,18 @@
 """Serving benchmark: onnxruntime bound, server throughput, dynamic batching, startup and memory.
 
-Run `make bench-serve` (python -m benchmarks.bench_serve [--model PATH]); prints one table and
+Run `make bench-serve` (python -m benchmarks.bench_serve [--model PATH]); prints two tables and
 writes benchmarks/results/bench_serve.{png,json}. Everything runs on loopback, in bounded loops,
-and stops by itself in about 25 s. Goals: server at batch 64 ≥ 80 % of the raw onnxruntime
+and stops by itself in about 75 s. Goals: server at batch 64 ≥ 80 % of the raw onnxruntime
 bound; 32 single-image clients ≥ 5× faster with dynamic batching, p99 ≤ 25 ms; launch to
 health SERVING ≤ 2 s; server RSS under load ≤ 250 MB.
+
+The second table has the replica rows (benchmarks/serve_replicas.py; alone, in about 45 s:
+`make bench-serve ARGS=--replicas-only`): 32 single-image clients against one replica, two
+replicas with the client library's round_robin (an `ipv4:` target), and two behind haproxy
+(HTTP/2, balancing each call); each row measured 3 times, the rows taking turns, medians shown.
+Servers run with --max-connection-age 30, the load generator with the client library's channel
+settings. Both replicas share this machine's two cores, so two replicas cannot be faster here;
+the rows measure what balancing itself costs.
 
 Result (2026-11-26, digits-cnn 1.0.0+default.e15; 2 CPU cores x86_64, Python 3.11.7,
 onnxruntime 1.32.0, grpcio 1.85.3; quiet machine, load average 2.2 at start, one run; the
@@ -31,34 +39,44 @@ loop spends ~0.6 ms of Python per request (py-spy: mostly grpc.aio internals), t
 ~0.4 core-ms per image. With spinning threads (onnxruntime's default, fastest at batch 1),
 batching off reached 1,316 img/s in a separate run, so the honest speed-up is ~1.3×. At ~1,700
 requests/s 32 clients wait 19 ms on average (Little's law), too close to 25 ms for the p99.
+
+Replica rows (2026-11-26, same model and versions, `make bench-serve`; the machine was shared
+with other jobs, load average 4.6 at start: onnxruntime batch 1 ran at 1,260 img/s against
+4,202 quiet, so compare the rows with each other, not with the figures above; medians of 3
+turns, throughput range in brackets; 32 single-image clients):
+
+    one replica                          1,076 img/s (928–1,109)    p50 28.5 / p99 55.2 ms
+    two replicas, client round_robin     1,178 img/s (1,144–1,456)  p50 23.6 / p99 70.6 ms
+    two replicas behind haproxy (L7)       920 img/s (806–997)      p50 29.6 / p99 88.2 ms
+    serving CPU per request (servers, + haproxy in the last row): 0.99 / 1.12 / 1.32 core-ms
+
+A --replicas-only run ten minutes earlier (load average 3.5): 1,236 / 1,169 / 1,080 img/s,
+p99 50.5 / 65.0 / 65.5 ms, 1.07 / 1.24 / 1.44 core-ms. Two replicas on the same two cores add
+no CPU, so throughput stays within the noise of one; each replica merges half as many calls
+(mean batch 13 → 6), which costs ~0.15 core-ms per request, and the proxy hop ~0.2 core-ms
+more, with the widest tail. In a cluster each replica brings its own cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import logging
 import os
 import platform
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
 import numpy as np
 import onnxruntime as ort
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.loopback import free_port
+from benchmarks.serve_load import LoadPlan, LoadResult, launched_server, peak_rss_mb, run_load
+from benchmarks.serve_replicas import replica_rows, summary
 from serving.generated.digits.v1 import digits_pb2 as pb
-from serving.generated.digits.v1 import digits_pb2_grpc as pb_grpc
 from serving.model import DEFAULT_MODEL_PATH, REPO_ROOT, OnnxModel, RuntimeConfig
-from serving.server import SERVICE_NAME
 from training.mnist import MnistSource, load_mnist
 
 log = logging.getLogger("bench_serve")
@@ -79,27 +97,20 @@ class BenchConfig:
     load_seconds: float = 4.0  # measuring time per server load test, s
     warmup_seconds: float = 0.5  # unmeasured load before each server test, s
     max_requests: int = 200_000  # hard bound on requests per load test
+    replica_repeats: int = 3  # measurements of each replica row, taking turns; medians reported
     batching_delay_ms: float = 2.0  # --max-queue-delay-ms of the batching server
     startup_timeout_s: float = 30.0  # give up waiting for SERVING after this, s
 
     def __post_init__(self) -> None:
         if min(self.raw_seconds, self.load_seconds) <= 0 or self.warmup_seconds < 0:
             raise ValueError("measuring times must be > 0 s")
-        if min(self.batch_clients, self.single_clients, self.batch_request_size) < 1:
-            raise ValueError("client counts and request size must be ≥ 1")
+        if min(self.batch_clients, self.single_clients, self.batch_request_size,
+               self.replica_repeats) < 1:
+            raise ValueError("client counts, request size and replica repeats must be ≥ 1")
 
-
-@dataclass(frozen=True)
-class LoadResult:
-    """One load test against a server."""
-
-    images_per_s: float
-    requests: int
-    p50_ms: float  # request latency percentiles, ms
-    p99_ms: float
-    mean_batch: float  # mean onnxruntime batch size reported by the server
-    server_cpu_ms: float  # server process CPU time per request, core-ms (all its threads)
-    client_cpu_ms: float  # load generator CPU time per request, core-ms (this process)
+    def plan(self, clients: int) -> LoadPlan:
+        return LoadPlan(clients=clients, seconds=self.load_seconds,
+                        warmup_seconds=self.warmup_seconds, max_requests=self.max_requests)
 
 
 def raw_throughput(model: OnnxModel, images: np.ndarray, batch: int, seconds: float) -> float:
@@ -113,88 +124,12 @@ def raw_throughput(model: OnnxModel, images: np.ndarray, batch: int, seconds: fl
     return done * batch / (time.perf_counter() - start)
 
 
-@contextlib.contextmanager
-def launched_server(model: Path, port: int, flags: list[str],
-                    timeout_s: float) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
-    """Start `python -m serving`; yield (process, seconds from launch to health SERVING)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "serving", "--address", f"127.0.0.1:{port}", "--model", str(model),
-         *flags], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            watch = health_pb2_grpc.HealthStub(channel).Watch(
-                health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=timeout_s,
-                wait_for_ready=True)
-            for response in watch:  # blocks until the server is up, then on every change
-                if response.status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            watch.cancel()
-        yield process, time.perf_counter() - start
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set size (VmHWM), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far, all threads, seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _load(port: int, server_pid: int, requests: list[pb.ClassifyRequest], clients: int,
-                config: BenchConfig) -> LoadResult:
-    """`clients` coroutines send their request in a loop; measure after a warm-up. One asyncio
-    process is the cheapest Python load generator: its CPU time is measured and reported."""
-    latencies: list[float] = []
-    batch_sizes: list[int] = []
-    cpu: dict[str, float] = {}
-    images = len(requests[0].images)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = pb_grpc.DigitClassifierStub(channel)
-        loop = asyncio.get_running_loop()
-        measure_from = loop.time() + config.warmup_seconds
-        stop_at = measure_from + config.load_seconds
-
-        async def client(i: int) -> None:
-            request = requests[i % len(requests)]
-            while (now := loop.time()) < stop_at and len(latencies) < config.max_requests:
-                response = await stub.Classify(request, timeout=30)
-                if now >= measure_from:
-                    latencies.append(loop.time() - now)
-                    batch_sizes.append(response.results[0].batch_size)
-
-        async def cpu_meter() -> None:
-            await asyncio.sleep(config.warmup_seconds)
-            cpu["server"], cpu["client"] = cpu_seconds(server_pid), time.process_time()
-            await asyncio.sleep(config.load_seconds)
-            cpu["server"] = cpu_seconds(server_pid) - cpu["server"]
-            cpu["client"] = time.process_time() - cpu["client"]
-
-        await asyncio.gather(cpu_meter(), *(client(i) for i in range(clients)))
-    lat_ms = np.array(latencies) * 1000
-    return LoadResult(images_per_s=len(latencies) * images / config.load_seconds,
-                      requests=len(latencies), p50_ms=float(np.percentile(lat_ms, 50)),
-                      p99_ms=float(np.percentile(lat_ms, 99)),
-                      mean_batch=float(np.mean(batch_sizes)),
-                      server_cpu_ms=cpu["server"] * 1000 / len(latencies),
-                      client_cpu_ms=cpu["client"] * 1000 / len(latencies))
-
-
 def server_load(model: Path, flags: list[str], requests: list[pb.ClassifyRequest], clients: int,
                 config: BenchConfig) -> tuple[LoadResult, float, float]:
     """(load result, launch-to-SERVING seconds, peak server RSS MB) of one server launch."""
-    with launched_server(model, free_port(), flags, config.startup_timeout_s) as (process, ready):
-        port = int(process.args[4].rpartition(":")[2])
-        result = asyncio.run(_load(port, process.pid, requests, clients, config))
+    address = f"127.0.0.1:{free_port()}"
+    with launched_server(model, address, flags, config.startup_timeout_s) as (process, ready):
+        result = run_load(address, [process.pid], requests, config.plan(clients))
         return result, ready, peak_rss_mb(process.pid)
 
 
@@ -229,10 +164,31 @@ def plot(results: dict[str, object], path: Path) -> None:
     plt.close(fig)
 
 
-def run(model: Path, config: BenchConfig) -> dict[str, object]:
-    load_average = round(os.getloadavg()[0], 2)  # other work on the machine skews every number
-    mnist = load_mnist(MnistSource.from_env(
+def machine() -> dict[str, object]:
+    return {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+            "onnxruntime": ort.__version__, "grpcio": grpc.__version__,
+            "processor": platform.processor() or platform.machine(),
+            # other work on the machine skews every number
+            "load_average_at_start": round(os.getloadavg()[0], 2)}
+
+
+def mnist_test_images() -> np.ndarray:
+    return load_mnist(MnistSource.from_env(
         None if os.environ.get("MNIST_DIR") else DEFAULT_MNIST)).test_images
+
+
+def run_replicas(model: Path, config: BenchConfig, mnist: np.ndarray) -> dict[str, object]:
+    """One replica, two with client round_robin, two behind haproxy: single-image clients."""
+    flags = ["--max-queue-delay-ms", str(config.batching_delay_ms), "--max-connection-age", "30"]
+    rows = replica_rows(model, flags, raw_requests(mnist, 1, 256),
+                        config.plan(config.single_clients), config.startup_timeout_s,
+                        config.replica_repeats)
+    return {name: summary(runs) for name, runs in rows.items()}
+
+
+def run(model: Path, config: BenchConfig) -> dict[str, object]:
+    started = machine()
+    mnist = mnist_test_images()
     # onnxruntime's defaults (spinning threads): its fastest in-process figures, so the bound is
     # the strictest; the server turns spinning off (RuntimeConfig) to leave the CPU to gRPC.
     onnx_model = OnnxModel.load(model, RuntimeConfig(allow_spinning=True))
@@ -250,19 +206,19 @@ def run(model: Path, config: BenchConfig) -> dict[str, object]:
     off, ready_off, rss_off = server_load(
         model, ["--max-batch-size", "1", "--max-queue-delay-ms", "0"], single_requests,
         config.single_clients, config)
+    replicas = run_replicas(model, config, mnist)
     size = config.batch_request_size
     return {
-        "config": asdict(config), "model": str(model),
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-                    "onnxruntime": ort.__version__, "grpcio": grpc.__version__,
-                    "processor": platform.processor() or platform.machine(),
-                    "load_average_at_start": load_average},
+        "config": asdict(config), "model": str(model), "machine": started,
         "throughput": {
             **{f"onnxruntime batch {b}": v for b, v in raw.items()},
             f"server, {config.batch_clients} clients × batch {size}": batched.images_per_s,
             f"server, {config.single_clients} clients × 1, batching on": on.images_per_s,
             f"server, {config.single_clients} clients × 1, batching off": off.images_per_s,
+            **{f"{name}, {config.single_clients} clients × 1": row["images_per_s"]
+               for name, row in replicas.items()},
         },
+        "replicas": replicas,
         "batch_server": asdict(batched),
         "server_vs_raw_at_batch": batched.images_per_s / raw[size] if size in raw else None,
         "single": {"batching on": asdict(on), "batching off": asdict(off)},
@@ -279,7 +235,8 @@ def table(r: dict[str, object]) -> str:
     single, goal = r["single"], lambda ok: "ok" if ok else "MISSED"
     on, off = single["batching on"], single["batching off"]
     rows = [("measure", "value", "goal")]
-    rows += [(name, f"{v:,.0f} img/s", "") for name, v in r["throughput"].items()]
+    rows += [(name, f"{v:,.0f} img/s", "") for name, v in r["throughput"].items()
+             if not any(name.startswith(replica) for replica in r["replicas"])]
     ratio = r["server_vs_raw_at_batch"]
     rows += [
         ("server / onnxruntime at batch 64", f"{ratio:.0%}", f"≥ 80 % {goal(ratio >= 0.8)}"),
@@ -302,7 +259,24 @@ def table(r: dict[str, object]) -> str:
         ("server peak RSS under load", f"{r['peak_rss_mb']:.0f} MB",
          f"≤ 250 MB {goal(r['peak_rss_mb'] <= 250)}"),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return aligned(rows)
+
+
+def replica_table(replicas: dict[str, dict[str, object]], clients: int) -> str:
+    """Medians over the row's runs; the throughput range in brackets."""
+    rows = [(f"{clients} clients × 1 image", "images/s (range)", "p50 ms", "p99 ms",
+             "mean batch", "serving CPU core-ms/request")]
+    rows += [(name, f"{r['images_per_s']:,.0f} ({r['images_per_s_range'][0]:,.0f}–"
+                    f"{r['images_per_s_range'][1]:,.0f})",
+              f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['mean_batch']:.1f}",
+              f"{r['server_cpu_ms']:.2f}")
+             for name, r in replicas.items()]
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, ...]]) -> str:
+    """Rows as a text table: columns padded, a rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -315,14 +289,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--load-seconds", type=float, default=BenchConfig.load_seconds,
                         help="measuring time per server load test, s")
+    parser.add_argument("--replicas-only", action="store_true",
+                        help="only the replica rows (one replica, two with round_robin, two "
+                             "behind haproxy): about 45 s; writes bench_serve_replicas.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = BenchConfig(load_seconds=args.load_seconds)
-    results = run(args.model, config)
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replicas_only:
+        started = machine()
+        replicas = run_replicas(args.model, config, mnist_test_images())
+        results = {"config": asdict(config), "model": str(args.model), "machine": started,
+                   "replicas": replicas}
+        (args.out_dir / "bench_serve_replicas.json").write_text(
+            json.dumps(results, indent=2) + "\n")
+        log.info("%s\n\nmachine: %s", replica_table(replicas, config.single_clients), started)
+        return
+    results = run(args.model, config)
     (args.out_dir / "bench_serve.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(results, args.out_dir / "bench_serve.png")
-    log.info("%s\n\nmachine: %s\nwrote %s", table(results), results["machine"],
+    log.info("%s\n\n%s\n\nmachine: %s\nwrote %s", table(results),
+             replica_table(results["replicas"], config.single_clients), results["machine"],
              args.out_dir / "bench_serve.png")
 
 

@@ -13,7 +13,9 @@ from serving.client import ClientConfig, DigitsClient, DigitsClientError, Servic
 
 log = logging.getLogger(__name__)
 
-PROBE = ClientConfig(timeout_s=1.0, retries=0)  # one quick health call, no retries
+# One quick health call, no retries; health checking off, so that a server that is not SERVING
+# (shutting down) still answers with its status instead of looking absent.
+PROBE = ClientConfig(timeout_s=1.0, retries=0, health_checking=False)
 
 
 class ServiceStartError(RuntimeError):

@@ -35,12 +35,24 @@ class BindError(OSError):
 class ServerConfig:
     """Everything `python -m serving` can set; the CLI overrides a few fields."""
 
-    address: str = "127.0.0.1:50051"  # host:port; port 0 picks a free port; 0.0.0.0 = all NICs
+    address: str = "127.0.0.1:50051"  # HOST:PORT; port 0 picks a free port; 0.0.0.0 or [::]: all NICs
     model_path: Path = DEFAULT_MODEL_PATH  # model.onnx (model.json beside it) or their folder
     engine: EngineConfig = field(default_factory=EngineConfig)
     limits: RequestLimits = field(default_factory=RequestLimits)
     max_concurrent_rpcs: int = 256  # RPCs handled at once; more get RESOURCE_EXHAUSTED, ≥ 1
     grace_s: float = 10.0  # how long shutdown lets in-flight RPCs finish, seconds, ≥ 0
+    # Shutdown first reports health NOT_SERVING, then keeps serving this long so that clients
+    # (client-side health checks) and load balancers (readiness probes) stop sending, seconds, ≥ 0.
+    drain_s: float = 1.0
+    # Each client connection is closed (GOAWAY) after about this long, ±10 % jitter (gRPC core);
+    # the client then reconnects and re-resolves DNS, so new replicas get calls (without it, a
+    # replica added to DNS got no call in 15 s: tests/serving/replicas). Seconds, > 0; None:
+    # connections live until the client closes them.
+    max_connection_age_s: float | None = None
+    # After that GOAWAY, how long calls still running on the old connection may finish, seconds,
+    # ≥ 0: long enough for a ClassifyStream job (longer streams end with UNAVAILABLE). New calls
+    # already use the new connection; an idle old one closes at once.
+    max_connection_age_grace_s: float = 300.0
 
     def __post_init__(self) -> None:
         host, sep, port = self.address.rpartition(":")
@@ -49,8 +61,27 @@ class ServerConfig:
                              f"{self.address!r}")
         if self.max_concurrent_rpcs < 1:
             raise ValueError(f"max_concurrent_rpcs must be ≥ 1, got {self.max_concurrent_rpcs}")
-        if self.grace_s < 0:
-            raise ValueError(f"grace_s must be ≥ 0, got {self.grace_s}")
+        if self.grace_s < 0 or self.drain_s < 0:
+            raise ValueError(f"grace_s and drain_s must be ≥ 0, got {self.grace_s} and "
+                             f"{self.drain_s}")
+        if self.max_connection_age_s is not None and self.max_connection_age_s <= 0:
+            raise ValueError(f"max_connection_age_s must be > 0 (or None: no limit), got "
+                             f"{self.max_connection_age_s}")
+        if self.max_connection_age_grace_s < 0:
+            raise ValueError(f"max_connection_age_grace_s must be ≥ 0, got "
+                             f"{self.max_connection_age_grace_s}")
+
+    def grpc_options(self) -> list[tuple[str, int]]:
+        """The grpc.aio server's channel arguments."""
+        options = [
+            ("grpc.max_receive_message_length", self.limits.max_message_bytes),
+            ("grpc.so_reuseport", 0),  # a second server on a used port must fail, not share it
+        ]
+        if self.max_connection_age_s is not None:
+            options += [("grpc.max_connection_age_ms", round(self.max_connection_age_s * 1000)),
+                        ("grpc.max_connection_age_grace_ms",
+                         round(self.max_connection_age_grace_s * 1000))]
+        return options
 
 
 class _LoopThread:
@@ -101,22 +132,28 @@ class DigitsServer:
         for service in ("", SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
-    def stop(self, grace_s: float | None = None) -> None:
-        """Health NOT_SERVING, refuse new RPCs, let in-flight ones finish (up to grace_s), then
-        finish the batcher's queue."""
+    def stop(self, grace_s: float | None = None, drain_s: float | None = None) -> None:
+        """Shut down in three logged steps: health NOT_SERVING while still answering for
+        `drain_s` (default config.drain_s); then refuse new RPCs (GOAWAY) and let in-flight ones
+        finish, up to `grace_s` (default config.grace_s); then finish the batcher's queue."""
         if self._stopped:  # a second stop (a test's cleanup, say) has nothing left to do
             return
         self._stopped = True
         grace = self.config.grace_s if grace_s is None else grace_s
-        self._loop.run(self._stop(grace))
+        drain = self.config.drain_s if drain_s is None else drain_s
+        self._loop.run(self._stop(grace, drain))
         self.engine.close()
         self._loop.close()  # after the batcher: its last done callbacks post to the loop
         stats = self.engine.stats()
         log.info("server stopped after %d model runs on %d images; runs per batch size: %s",
                  stats.batches, stats.images, dict(sorted(stats.histogram.items())))
 
-    async def _stop(self, grace_s: float) -> None:
+    async def _stop(self, grace_s: float, drain_s: float) -> None:
         await self._health.enter_graceful_shutdown()
+        log.info("health NOT_SERVING; still answering for %.1f s while clients and load "
+                 "balancers move away", drain_s)
+        await asyncio.sleep(drain_s)
+        log.info("refusing new RPCs; letting in-flight ones finish (up to %.1f s)", grace_s)
         await self._server.stop(grace_s)
 
     def wait_for_termination(self, timeout_s: float | None = None) -> bool:
@@ -140,13 +177,8 @@ def create_server(config: ServerConfig,
 async def _bind(config: ServerConfig, engine: DigitEngine,
                 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """Build the grpc.aio server on the running loop (it belongs to the loop it is made on)."""
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", config.limits.max_message_bytes),
-            ("grpc.so_reuseport", 0),  # a second server on a used port must fail, not share it
-        ],
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
-    )
+    server = grpc.aio.server(options=config.grpc_options(),
+                             maximum_concurrent_rpcs=config.max_concurrent_rpcs)
     pb_grpc.add_DigitClassifierServicer_to_server(
         DigitClassifierServicer(engine, config.limits), server)
     health_servicer = health.aio.HealthServicer()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -23,8 +22,8 @@ Answer = TypeVar("Answer")
 
 
 class AsyncDigitsClient:
-    """Asyncio client of the Digits service; `async with` it. Deadlines, retries on
-    UNAVAILABLE and exceptions as DigitsClient."""
+    """Asyncio client of the Digits service; `async with` it. Targets, load balancing,
+    deadlines, retries on UNAVAILABLE and exceptions as DigitsClient."""
 
     def __init__(self, target: str = DEFAULT_TARGET, config: ClientConfig | None = None) -> None:
         self.target = target
@@ -43,15 +42,11 @@ class AsyncDigitsClient:
         await self._channel.close()
 
     async def _call(self, rpc: Callable[..., Awaitable[Response]], request: Request) -> Response:
-        for attempt in range(self.config.retries + 1):
-            try:
-                return await rpc(request, timeout=self.config.timeout_s)
-            except grpc.RpcError as err:
-                if err.code() is grpc.StatusCode.UNAVAILABLE and attempt < self.config.retries:
-                    await asyncio.sleep(self.config.backoff_s(attempt))
-                    continue
-                raise translate(err, self.target) from err
-        raise AssertionError("the loop returns or raises")
+        """One unary call; the channel's retry policy retries it on UNAVAILABLE."""
+        try:
+            return await rpc(request, timeout=self.config.timeout_s)
+        except grpc.RpcError as err:
+            raise translate(err, self.target) from err
 
     async def _per_image(self, rpc: Callable[..., Any], request_type: Callable[..., Any],
                          images: Iterable[ImageLike],
@@ -96,7 +91,7 @@ class AsyncDigitsClient:
         return ModelInfo.from_proto(response)
 
     async def health(self) -> str:
-        """The grpc.health.v1 status of the classifier: "SERVING", "NOT_SERVING"..."""
+        """As DigitsClient.health: "SERVING", or ServiceUnavailableError with health checking."""
         response = await self._call(self._health.Check,
                                     health_pb2.HealthCheckRequest(service=SERVICE_NAME))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

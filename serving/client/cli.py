@@ -26,13 +26,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="image files, or folders searched recursively for images")
-    common.add_argument("--server", default=DEFAULT_TARGET, help="HOST:PORT of the server")
+    common.add_argument("--server", default=DEFAULT_TARGET, metavar="TARGET",
+                        help="HOST:PORT of one server, or replicas: dns:///NAME:PORT (every "
+                             "address of NAME), dns://DNS_IP:53/NAME:PORT, ipv4:H1:P1,H2:P2; "
+                             "calls go round robin to the SERVING ones")
     common.add_argument("--json", action="store_true",
                         help="one JSON object per line instead of a table")
     common.add_argument("--timeout", type=float, default=ClientConfig.timeout_s,
-                        help="deadline of each call, seconds")
+                        help="deadline of each call, retries included, seconds")
     common.add_argument("--retries", type=int, default=ClientConfig.retries,
-                        help="retries when the server is unavailable")
+                        help="retries when the server is unavailable, 0 to 4")
     parser = argparse.ArgumentParser(prog="python -m serving.client",
                                      description="Client of the Digits gRPC service.")
     commands = parser.add_subparsers(dest="command", required=True)

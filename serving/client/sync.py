@@ -1,8 +1,8 @@
-"""DigitsClient: the blocking client (chunking, deadlines, retries on UNAVAILABLE)."""
+"""DigitsClient: the blocking client (chunking, deadlines, errors; retries and balancing are
+the channel's, see ClientConfig)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -26,8 +26,10 @@ Answer = TypeVar("Answer")
 class DigitsClient:
     """Blocking client of the Digits service; use as a context manager (closes the channel).
 
-    Every call has a deadline (config.timeout_s per attempt) and is retried on UNAVAILABLE with
-    exponential backoff; failures raise DigitsClientError subclasses, never grpc.RpcError.
+    `target` is one server (`host:port`) or many replicas (`dns:///name:port`,
+    `ipv4:h1:p1,h2:p2`): calls are spread over them round robin (ClientConfig). Every call has a
+    deadline (config.timeout_s, retries included) and is retried on UNAVAILABLE with exponential
+    backoff; failures raise DigitsClientError subclasses, never grpc.RpcError.
     """
 
     def __init__(self, target: str = DEFAULT_TARGET, config: ClientConfig | None = None) -> None:
@@ -47,15 +49,11 @@ class DigitsClient:
         self._channel.close()
 
     def _call(self, rpc: Callable[..., Response], request: Request) -> Response:
-        for attempt in range(self.config.retries + 1):
-            try:
-                return rpc(request, timeout=self.config.timeout_s)
-            except grpc.RpcError as err:
-                if err.code() is grpc.StatusCode.UNAVAILABLE and attempt < self.config.retries:
-                    time.sleep(self.config.backoff_s(attempt))
-                    continue
-                raise translate(err, self.target) from err
-        raise AssertionError("the loop returns or raises")
+        """One unary call; the channel's retry policy retries it on UNAVAILABLE."""
+        try:
+            return rpc(request, timeout=self.config.timeout_s)
+        except grpc.RpcError as err:
+            raise translate(err, self.target) from err
 
     def _per_image(self, rpc: Callable[..., Any], request_type: Callable[..., Any],
                    images: Iterable[ImageLike],
@@ -101,7 +99,9 @@ class DigitsClient:
         return ModelInfo.from_proto(self._call(self._stub.GetModelInfo, pb.GetModelInfoRequest()))
 
     def health(self) -> str:
-        """The grpc.health.v1 status of the classifier: "SERVING", "NOT_SERVING"..."""
+        """The grpc.health.v1 status of the classifier: "SERVING", "NOT_SERVING"... With
+        config.health_checking (the default) only SERVING addresses get calls, so this returns
+        "SERVING" or raises ServiceUnavailableError."""
         response = self._call(self._health.Check,
                               health_pb2.HealthCheckRequest(service=SERVICE_NAME))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

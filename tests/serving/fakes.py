@@ -80,7 +80,7 @@ def start_server(model: Path, batcher: BatcherConfig,
                  limits: RequestLimits = LIMITS) -> tuple[DigitsServer, int]:
     """A started server on a free loopback port with the small test limits (by default)."""
     config = ServerConfig(
-        address="127.0.0.1:0", model_path=model, limits=limits, grace_s=5.0,
+        address="127.0.0.1:0", model_path=model, limits=limits, grace_s=5.0, drain_s=0.0,
         engine=EngineConfig(batcher=batcher, image_limits=IMAGE_LIMITS))
     server, port = create_server(config)
     server.start()

@@ -29,7 +29,9 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for flag in ("--address", "--model", "--max-batch-size", "--max-queue-delay-ms", "--threads",
                  "--max-images-per-request", "--max-message-bytes", "--max-encoded-image-bytes",
-                 "--max-decoded-pixels", "--preprocessing", "--grace-s", "0.0.0.0:50051"):
+                 "--max-decoded-pixels", "--preprocessing", "--grace-s", "0.0.0.0:50051",
+                 "--host", "--port", "--drain-s", "--max-connection-age",
+                 "--max-connection-age-grace"):
         assert flag in text
 
 
@@ -42,6 +44,25 @@ def test_flags_become_a_validated_config() -> None:
     assert config.limits.max_images_per_request == 8
     with pytest.raises(ValueError, match="max_batch_size must be ≥ 1"):
         config_from_args(parse_args(["--max-batch-size", "0"]))
+
+
+def test_replica_flags_listen_on_every_interface_and_limit_connection_age() -> None:
+    config = config_from_args(parse_args(["--host", "0.0.0.0", "--max-connection-age", "30",
+                                          "--max-connection-age-grace", "5", "--drain-s", "3"]))
+    assert config.address == "0.0.0.0:50051"
+    assert (config.max_connection_age_s, config.max_connection_age_grace_s) == (30, 5)
+    assert config.drain_s == 3
+    assert config_from_args(parse_args([])).max_connection_age_s is None
+
+
+@pytest.mark.parametrize(("flags", "address"), [
+    (["--port", "6000"], "127.0.0.1:6000"),
+    (["--host", "::"], "[::]:50051"),
+    (["--host", "[::1]", "--port", "0"], "[::1]:0"),
+    (["--address", "10.0.0.5:7000", "--host", "0.0.0.0"], "0.0.0.0:7000"),
+])
+def test_host_and_port_replace_parts_of_the_address(flags: list[str], address: str) -> None:
+    assert config_from_args(parse_args(flags)).address == address
 
 
 def test_preprocessing_flag_picks_the_first_version_as_baseline() -> None:
