@@ -32,6 +32,9 @@ class SegmentConfig:
     cut_window: float = 0.3  # a cut is sought within this share of a digit's width of the even
     # split, at the column with the least ink
     max_digits: int = 16  # most digits one number may have
+    extra_cuts: int = 4  # besides the cut at the least ink, this many other local minima of
+    # ink are tried as the cut of a unit into two digits (tuning numbers: 0 → 76.9 %, 2 → 78.6 %,
+    # 4 → 79.7 %, 8 → 78.9 %)
     merge_aspect: float = 0.9  # two neighbouring units this narrow together may be one digit
     piece_cost: float = 1.0  # log-prior cost of each extra piece a unit is cut into: a cut
     # must make the pieces clearly surer digits than the whole (tuning numbers: 2.5 → 74.8 %,
@@ -41,6 +44,8 @@ class SegmentConfig:
         for name in ("speck_height", "cut_window"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        if self.extra_cuts < 0:
+            raise ValueError(f"extra_cuts must be ≥ 0, got {self.extra_cuts}")
         if self.split_aspect <= 0 or self.digit_aspect <= 0 or self.max_digits < 1:
             raise ValueError("split_aspect, digit_aspect and max_digits must be positive")
 
@@ -153,7 +158,26 @@ def _splits(member: np.ndarray, digit_height: float,
         edges = [0, *sorted(set(cuts)), width]
         if len(edges) - 1 == pieces:
             options.append(tuple(pairwise(edges)))
+        if pieces == 2:  # two touching digits: the next-best cuts too (the least ink can mislead)
+            centre = round(step)
+            low, high = max(1, centre - reach), min(width - 1, centre + reach + 1)
+            for cut in _other_cuts(ink[low:high], cuts[0] - low, config.extra_cuts):
+                options.append(((0, low + cut), (low + cut, width)))
     return tuple(options)
+
+
+def _other_cuts(ink: np.ndarray, taken: int, count: int) -> list[int]:
+    """Up to `count` more columns of local minima of `ink`, least ink first, each at least 3 px
+    from `taken` and from each other."""
+    chosen = [taken]
+    for column in np.argsort(ink, kind="stable"):
+        if len(chosen) > count:
+            break
+        left = ink[column - 1] if column > 0 else np.inf
+        right = ink[column + 1] if column + 1 < len(ink) else np.inf
+        if ink[column] <= min(left, right) and all(abs(column - c) >= 3 for c in chosen):
+            chosen.append(int(column))
+    return chosen[1:]
 
 
 def central_pieces(strokes: np.ndarray, config: SegmentConfig) -> list[np.ndarray]:

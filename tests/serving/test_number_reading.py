@@ -140,3 +140,14 @@ def test_blank_undecodable_and_raw_images_are_answered_each_alone(engine, mnist)
     assert one_digit.confidence > 0.5
     assert raw_blank.status is NumberStatus.BLANK
     assert_read_as(number, "01", boxes)
+
+
+def test_touching_digits_cut_at_a_lesser_minimum_of_ink_are_read(engine, mnist):
+    # Tuning numbers (MNIST training digits, seed 11) whose touching digits were misread while
+    # only the column with the least ink was tried as the cut; read exactly with more cuts.
+    wanted = {14: "76", 74: "277894", 86: "0736", 103: "0859749"}
+    numbers = list(generate_numbers(mnist.train_images, mnist.train_labels, max(wanted) + 1, 11))
+    inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
+    readings = engine.read_number(inputs, TIMEOUT_S)
+    assert [numbers[i].text for i in wanted] == list(wanted.values())
+    assert [r.number for r in readings] == list(wanted.values())
