@@ -137,8 +137,17 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
     main = _reading(future, threshold, pending.box)
     if main.status is not Status.NOT_A_DIGIT:
         return main
-    readings = [_reading(alternative, threshold, box) for alternative, box in pending.alternatives]
-    digits = [reading for reading in readings if reading.status is Status.DIGIT]
+    return best_reading(main, [_reading(alternative, threshold, box)
+                               for alternative, box in pending.alternatives])
+
+
+def best_reading(main: Prediction, alternatives: Sequence[Prediction]) -> Prediction:
+    """The answer for an image from its main reading and its alternatives' (PreparedImage.
+    alternatives): the main one unless it is NOT_A_DIGIT and an alternative is a digit; then the
+    surest of those."""
+    if main.status is not Status.NOT_A_DIGIT:
+        return main
+    digits = [reading for reading in alternatives if reading.status is Status.DIGIT]
     return max(digits, key=lambda reading: reading.confidence, default=main)
 
 
