@@ -1,0 +1,1 @@
+"""Offline batch inference over files and Parquet datasets: `digits batch` and `digits pack`."""

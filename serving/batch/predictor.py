@@ -1,0 +1,117 @@
+"""The one predictor of every batch engine: work rows in, output rows out, as the service decides."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from serving.batch.config import PredictorConfig
+from serving.batch.rows import rows_table
+from serving.batch.work import load_images
+from serving.engine import Prediction, Scores, Status, best_reading, prediction_from
+from serving.errors import DigitsError, ModelLoadError
+from serving.model import ModelMetadata, OnnxModel, metadata_path_for
+from serving.preprocess import PreparedImage, prepare_encoded
+
+log = logging.getLogger(__name__)
+
+INTERNAL_IMAGE_ERROR = "internal error while preparing this image"  # its traceback is logged
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The exported model's files as bytes: what a Ray actor on any node is built from."""
+
+    metadata_name: str  # the metadata JSON's file name, a key of contents
+    contents: dict[str, bytes]  # file name → bytes: the JSON and the ONNX graph it names
+
+    @classmethod
+    def read(cls, model_path: Path) -> ModelFiles:
+        """The files of a model given as its .onnx, its .json or its folder (ModelLoadError)."""
+        meta_path = metadata_path_for(Path(model_path))
+        onnx_name = ModelMetadata.from_file(meta_path).onnx_file
+        try:
+            contents = {name: (meta_path.parent / name).read_bytes()
+                        for name in (meta_path.name, onnx_name)}
+        except OSError as err:
+            raise ModelLoadError(f"cannot read the model: {err}; run `make export` or pass "
+                                 f"--model") from err
+        return cls(meta_path.name, contents)
+
+
+class BatchPredictor:
+    """The service's preprocessing (serving.preprocess), one onnxruntime run per batch and the
+    service's decision (serving.engine.prediction_from); a bad image becomes an error row."""
+
+    def __init__(self, model: OnnxModel, config: PredictorConfig,
+                 filesystems: Sequence[pafs.FileSystem] = ()) -> None:
+        self.model = model
+        self.config = config
+        self.threshold = model.metadata.not_digit_threshold
+        self._filesystems = tuple(filesystems)
+
+    @classmethod
+    def load(cls, config: PredictorConfig,
+             filesystems: Sequence[pafs.FileSystem] = ()) -> BatchPredictor:
+        """Load the exported model (ModelLoadError if it is missing or inconsistent);
+        `filesystems` are those the work rows' `source` column points into."""
+        return cls(OnnxModel.load(config.model_path, config.runtime), config, filesystems)
+
+    @classmethod
+    def from_files(cls, files: ModelFiles, config: PredictorConfig,
+                   filesystems: Sequence[pafs.FileSystem] = ()) -> BatchPredictor:
+        """As `load`, from the model's files in memory (sent to another machine)."""
+        with tempfile.TemporaryDirectory(prefix="digits-model-") as folder:
+            for name, content in files.contents.items():
+                (Path(folder) / name).write_bytes(content)
+            model = OnnxModel.load(Path(folder) / files.metadata_name, config.runtime)
+        return cls(model, config, filesystems)
+
+    def __call__(self, work: pa.Table) -> pa.Table:
+        """Output rows (serving.batch.rows.OUTPUT_SCHEMA) for work rows (work.WORK_SCHEMA)."""
+        loaded = load_images(work, self._filesystems)
+        return self.predict(loaded.paths, loaded.data, loaded.errors)
+
+    def predict(self, paths: Sequence[str], data: Sequence[bytes | None],
+                errors: Sequence[str | None] | None = None) -> pa.Table:
+        """Output rows for encoded image files; `data[i]` None means no image, for the reason
+        `errors[i]`."""
+        errors = errors if errors is not None else [None] * len(data)
+        answers: list[Prediction | PreparedImage] = [
+            Prediction(Status.ERROR, error=error or "no image") if image is None
+            else self._prepare(path, image)
+            for path, image, error in zip(paths, data, errors, strict=True)]
+        # Each prepared image's pixels, then its alternatives' (as the engine submits them).
+        pixels = [image for a in answers if isinstance(a, PreparedImage)
+                  for image in (a.pixels, *(alternative.pixels for alternative in a.alternatives))]
+        if pixels:
+            probabilities = self.model.predict(np.stack(pixels))
+            scores = iter(Scores(row, len(pixels)) for row in probabilities)
+            answers = [self._decide(a, scores) if isinstance(a, PreparedImage) else a
+                       for a in answers]
+        return rows_table(paths, answers)  # type: ignore[arg-type]  # every PreparedImage replaced
+
+    def _decide(self, prepared: PreparedImage, scores: Iterator[Scores]) -> Prediction:
+        """The service's answer for an image from its next rows of `scores`: its main reading,
+        then one per alternative (serving.engine.best_reading)."""
+        main = prediction_from(next(scores), self.threshold, prepared.ink_box)
+        alternatives = [prediction_from(next(scores), self.threshold, alternative.ink_box)
+                        for alternative in prepared.alternatives]
+        return best_reading(main, alternatives)
+
+    def _prepare(self, path: str, image: bytes) -> PreparedImage | Prediction:
+        try:
+            prepared = prepare_encoded(image, self.config.image_limits, self.config.preprocess)
+        except DigitsError as err:
+            return Prediction(Status.ERROR, error=str(err))
+        except Exception:  # a bug, not a bad image: logged, and this image alone fails
+            log.exception("preparing %s failed", path)
+            return Prediction(Status.ERROR, error=INTERNAL_IMAGE_ERROR)
+        return Prediction(Status.BLANK) if prepared.blank else prepared
