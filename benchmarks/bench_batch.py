@@ -60,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.text_table import aligned
 from serving.batch.config import (
     JobConfig,
     LocalEngineConfig,
@@ -179,7 +180,7 @@ def child_run(engine: str, shards: Path, output: Path, workers: int, batch_size:
                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
-def _descendants(pid: int) -> set[int]:
+def descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -234,7 +235,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
-            pids = _descendants(self._pid)
+            pids = descendants(self._pid)
             self.peak_mb = max(self.peak_mb, sum(_pss_mb(p) for p in pids))
             self.processes = max(self.processes, len(pids))
             for pid in pids:
@@ -278,14 +279,6 @@ def rows_of(output: Path) -> object:
 
 
 # --- the table ------------------------------------------------------------------------------
-
-
-def aligned(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _ok(met: bool) -> str:

@@ -75,6 +75,7 @@ import onnxruntime as ort
 from benchmarks.loopback import free_port
 from benchmarks.serve_load import LoadPlan, LoadResult, launched_server, peak_rss_mb, run_load
 from benchmarks.serve_replicas import replica_rows, summary
+from benchmarks.text_table import aligned
 from serving.generated.digits.v1 import digits_pb2 as pb
 from serving.model import DEFAULT_MODEL_PATH, REPO_ROOT, OnnxModel, RuntimeConfig
 from training.mnist import MnistSource, load_mnist
@@ -272,15 +273,6 @@ def replica_table(replicas: dict[str, dict[str, object]], clients: int) -> str:
               f"{r['server_cpu_ms']:.2f}")
              for name, r in replicas.items()]
     return aligned(rows)
-
-
-def aligned(rows: list[tuple[str, ...]]) -> str:
-    """Rows as a text table: columns padded, a rule under the header."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

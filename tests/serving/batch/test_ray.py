@@ -12,11 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks.bench_batch import descendants
 from serving.batch.config import JobConfig, PredictorConfig, RayEngineConfig
 from serving.batch.errors import JobTimeoutError
 from serving.batch.job import run_batch
 from tests.serving.batch.conftest import BAD_FILES, DIGITS, sorted_rows
-from tests.serving.batch.sockets import descendants, is_loopback, tcp_sockets
+from tests.serving.batch.sockets import is_loopback, tcp_sockets
 
 pytestmark = pytest.mark.usefixtures("embedded_ray")
 DASHBOARD_PORT = 8265  # Ray's default

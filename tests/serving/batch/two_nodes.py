@@ -14,12 +14,13 @@ from collections import Counter
 
 import pyarrow.parquet as pq
 
+from benchmarks.bench_batch import descendants
 from serving.batch.config import JobConfig, PredictorConfig, RayEngineConfig
 from serving.batch.job import run_batch
 from serving.batch.ray_session import import_ray
 from serving.decode import ImageLimits
 from tests.serving.batch.conftest import MAX_PIXELS
-from tests.serving.batch.sockets import Socket, descendants, is_loopback, tcp_sockets
+from tests.serving.batch.sockets import Socket, is_loopback, tcp_sockets
 
 NODE_CPUS = 3  # logical CPUs per node: room for one actor of ACTOR_CPUS, and one CPU for reads
 ACTOR_CPUS = 2  # so that both actors cannot share a node
