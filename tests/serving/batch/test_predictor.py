@@ -13,7 +13,7 @@ from serving.batch.config import InputColumns, PredictorConfig
 from serving.batch.predictor import BatchPredictor
 from serving.batch.rows import OUTPUT_SCHEMA
 from serving.batch.work import files_table, load_images, parquet_to_work
-from serving.engine import DigitEngine, EngineConfig, ImageInput, Status
+from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH, RuntimeConfig
 from tests.serving.batch.conftest import BAD_FILES, DIGITS
 from training.mnist import MnistArrays
@@ -41,17 +41,22 @@ def test_bad_images_become_error_rows_and_blank_pages_blank(reference: pa.Table,
     assert "empty" in rows["bad/empty.png"]["error"]
 
 
+def service_answers(data: list[bytes], config: PredictorConfig) -> list[Prediction]:
+    """What the service's engine answers for these image files, with the predictor's settings."""
+    engine = DigitEngine.load(DEFAULT_MODEL_PATH, EngineConfig(
+        runtime=RuntimeConfig(intra_op_threads=1), image_limits=config.image_limits))
+    try:
+        return engine.classify([ImageInput(d, encoded=True) for d in data], timeout_s=60)
+    finally:
+        engine.close()
+
+
 def test_rows_equal_the_service_engine_on_the_same_images(image_dir: Path,
                                                           predictor_config: PredictorConfig) -> None:
     files = sorted((image_dir / "digits").glob("*.png"))[:64] + sorted((image_dir / "bad").glob("*"))
     data = [f.read_bytes() for f in files]
     rows = BatchPredictor.load(predictor_config).predict([str(f) for f in files], data)
-    engine = DigitEngine.load(DEFAULT_MODEL_PATH, EngineConfig(
-        runtime=RuntimeConfig(intra_op_threads=1), image_limits=predictor_config.image_limits))
-    try:
-        predictions = engine.classify([ImageInput(d, encoded=True) for d in data], timeout_s=60)
-    finally:
-        engine.close()
+    predictions = service_answers(data, predictor_config)
     for row, prediction in zip(rows.to_pylist(), predictions, strict=True):
         assert row["status"] == prediction.status.value
         assert row["digit"] == prediction.digit
@@ -99,11 +104,6 @@ def test_a_crop_with_a_touching_neighbour_reads_as_the_service_reads_it(
                                  ["neighbour_fragments"], SPLITS["tune"].seed, mnist.train_images))
     data = [crop.scene.data for crop in crops]
     rows = BatchPredictor.load(predictor_config).predict([f"crop{i}" for i in range(3)], data)
-    engine = DigitEngine.load(DEFAULT_MODEL_PATH, EngineConfig(
-        runtime=RuntimeConfig(intra_op_threads=1), image_limits=predictor_config.image_limits))
-    try:
-        predictions = engine.classify([ImageInput(d, encoded=True) for d in data], timeout_s=60)
-    finally:
-        engine.close()
+    predictions = service_answers(data, predictor_config)
     assert rows["digit"].to_pylist() == [p.digit for p in predictions] == [c.label for c in crops]
     assert [tuple(b.values()) for b in rows["box"].to_pylist()] == [p.box for p in predictions]
