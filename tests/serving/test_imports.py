@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 
 from serving.model import REPO_ROOT
 
@@ -12,14 +13,21 @@ MODULES = ("serving", "serving.server", "serving.servicer", "serving.engine", "s
            "serving.__main__")
 
 
-def test_serving_never_imports_torch_or_training() -> None:
+def forbidden_imports(modules: Sequence[str], forbidden: Sequence[str]) -> list[str]:
+    """The modules of the `forbidden` top-level packages that importing `modules` loads, in a
+    fresh interpreter."""
     code = (
         "import importlib, sys\n"
-        f"for name in {MODULES!r}:\n"
+        f"for name in {tuple(modules)!r}:\n"
         "    importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'training'))\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {tuple(forbidden)!r})\n"
         "print(','.join(bad))\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                cwd=REPO_ROOT, timeout=60, check=True)
-    assert completed.stdout.strip() == "", f"serving imported {completed.stdout.strip()}"
+    return [name for name in completed.stdout.strip().split(",") if name]
+
+
+def test_serving_never_imports_torch_or_training() -> None:
+    bad = forbidden_imports(MODULES, ("torch", "training"))
+    assert bad == [], f"serving imported {','.join(bad)}"
