@@ -25,22 +25,22 @@ from serving.segment import SegmentConfig, lattice_of, piece_prior
 
 @dataclass(frozen=True)
 class Step:
-    """Units [start, stop) of the number read as the candidates `pieces`, left to right."""
+    """The number read from node `start` to node `stop` as the one candidate digit `piece`."""
 
     start: int
     stop: int
-    pieces: tuple[int, ...]  # indices into NumberLayout.pixels
+    piece: int  # index into NumberLayout.pixels
 
 
 @dataclass(frozen=True)
 class NumberLayout:
     """Every candidate digit of one image, and the steps that read the number from them: any
-    path of steps from unit 0 to unit `units` is one reading of the whole number."""
+    path of steps from node 0 to node `end` is one reading of the whole number."""
 
     pixels: np.ndarray  # uint8 [K, 28, 28]: the candidates, as the model takes them
     boxes: tuple[Box, ...]  # [K] where each candidate is in the input image
     priors: tuple[float, ...]  # [K] log-prior of each candidate being one digit (its shape)
-    units: int
+    end: int
     steps: tuple[Step, ...]
 
 
@@ -50,7 +50,7 @@ def layout_raw(data: bytes) -> NumberLayout | None:
     if prepared.pixels is None:
         return None
     return NumberLayout(prepared.pixels[None], ((0, 0, MNIST_SIDE, MNIST_SIDE),), (0.0,), 1,
-                        (Step(0, 1, (0,)),))
+                        (Step(0, 1, 0),))
 
 
 def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = DEFAULT_CONFIG,
@@ -64,31 +64,23 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
     if clean is None:
         return None
     lattice = lattice_of(clean.strokes, segment)
-    labels = lattice.groups.labels
     pixels: list[np.ndarray] = []
     boxes: list[Box] = []
     priors: list[float] = []
     steps = []
     for reading in lattice.readings:
-        member = np.isin(labels, reading.labels)
-        indices = []
-        for start, stop in reading.pieces:
-            piece = np.zeros_like(member)
-            piece[:, start:stop] = member[:, start:stop]
-            box = mask_box(piece)
-            if box is None:
-                break
-            top, bottom = box[:2]
-            indices.append(len(pixels))
-            pixels.append(clean.digit_pixels(piece, config.render))
-            boxes.append(clean.ink.input_box((top, bottom, start, stop)))
-            priors.append(piece_prior(stop - start, bottom - top, lattice.digit_height, segment))
-        else:
-            steps.append(Step(reading.start, reading.stop, tuple(indices)))
+        piece = lattice.piece(reading)
+        if piece is None:
+            continue
+        box = mask_box(piece)
+        steps.append(Step(reading.start, reading.stop, len(pixels)))
+        pixels.append(clean.digit_pixels(piece, config.render))
+        boxes.append(clean.ink.input_box(box))
+        priors.append(piece_prior(reading.columns[1] - reading.columns[0], box[1] - box[0],
+                                  lattice.digit_height, segment))
     if not pixels:
         return None
-    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), lattice.units,
-                        tuple(steps))
+    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), lattice.end, tuple(steps))
 
 
 def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
@@ -99,19 +91,19 @@ def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
     digit_p = rows[:, :NUM_CLASSES]
     not_digit = rows[:, NOT_DIGIT_CLASS] if rows.shape[1] > NOT_DIGIT_CLASS else np.zeros(len(rows))
     piece_score = np.log(np.maximum(digit_p.max(axis=1), 1e-9)) + np.asarray(layout.priors)
-    best = [-math.inf] * (layout.units + 1)
-    came_by: list[Step | None] = [None] * (layout.units + 1)
+    best = [-math.inf] * (layout.end + 1)
+    came_by: list[Step | None] = [None] * (layout.end + 1)
     best[0] = 0.0
     for step in sorted(layout.steps, key=lambda s: s.start):
-        score = best[step.start] + float(piece_score[list(step.pieces)].sum())
+        score = best[step.start] + float(piece_score[step.piece])
         if score > best[step.stop]:
             best[step.stop], came_by[step.stop] = score, step
-    path: list[Step] = []
-    at = layout.units
+    pieces: list[int] = []
+    at = layout.end
     while at > 0 and came_by[at] is not None:
-        path.append(came_by[at])
+        pieces.append(came_by[at].piece)
         at = came_by[at].start
-    pieces = [i for step in reversed(path) for i in step.pieces]
+    pieces.reverse()
     if not pieces or all(not_digit[i] >= threshold for i in pieces):
         return NumberReading(NumberStatus.NOT_A_NUMBER)
     # The caller says this is a number: every piece of the chosen path is read as a digit (specks

@@ -142,11 +142,15 @@ def test_blank_undecodable_and_raw_images_are_answered_each_alone(engine, mnist)
     assert_read_as(number, "01", boxes)
 
 
-def test_touching_digits_cut_at_a_lesser_minimum_of_ink_are_read(engine, mnist):
-    # Tuning numbers (MNIST training digits, seed 11) whose touching digits were misread while
-    # only the column with the least ink was tried as the cut; read exactly with more cuts.
-    wanted = {14: "76", 74: "277894", 86: "0736", 103: "0859749"}
+def test_touching_digits_are_read_from_pieces_between_any_two_cuts(engine, mnist):
+    # Tuning numbers (MNIST training digits, seed 11) with touching digits. 14, 74 and 86 were
+    # misread while only the column with the least ink was tried as the cut; 22, 62, 95, 159
+    # and 188 while a wide group could only be cut evenly, straight down, into pieces of one
+    # count (now: any piece between two of its cuts, in columns that follow the slant).
+    wanted = {14: "76", 22: "319", 62: "97528383", 74: "277894", 86: "0736", 95: "902618",
+              159: "2107374", 188: "22345598"}
     numbers = list(generate_numbers(mnist.train_images, mnist.train_labels, max(wanted) + 1, 11))
+    assert all(numbers[i].scene.touching for i in wanted)
     inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
     readings = engine.read_number(inputs, TIMEOUT_S)
     assert [numbers[i].text for i in wanted] == list(wanted.values())

@@ -1,12 +1,13 @@
-"""Tests of serving.segment.central_pieces: the middle piece of strokes a neighbour carried to the
-image's edge."""
+"""Tests of serving.segment: the middle piece of strokes a neighbour carried to the image's edge,
+and the lattice of a written number's possible digits."""
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from serving.segment import SegmentConfig, central_pieces
+from serving.imageops import label_components
+from serving.segment import SegmentConfig, central_pieces, lattice_of
 
 CONFIG = SegmentConfig()
 
@@ -41,3 +42,41 @@ def test_strokes_clear_of_the_side_edges_or_narrow_enough_are_not_cut():
     assert central_pieces(strokes([(30, 15, 80, 85), (75, 15, 130, 85)]), CONFIG) == []
     assert central_pieces(strokes([(-20, 15, 40, 85)]), CONFIG) == []  # one digit, cut by the edge
     assert central_pieces(np.zeros((100, 160), bool), CONFIG) == []
+
+
+def slanted(mask: np.ndarray, shear: float) -> np.ndarray:
+    """The mask sheared like italic writing: each row moved right by shear × its height above
+    the middle row."""
+    out = np.zeros_like(mask)
+    middle = mask.shape[0] // 2
+    for row in range(mask.shape[0]):
+        out[row] = np.roll(mask[row], round(shear * (middle - row)))
+    return out
+
+
+def test_the_lattice_of_three_slanted_ones_joined_at_the_foot_offers_each_one_as_a_piece():
+    # Upright, the strokes are 30 px apart; slanted, each spans 35 px of columns and the pen 6,
+    # so no straight cut down the image separates them.
+    bars = [strokes(lines=[[(x, 15), (x, 85)]], pen=6) for x in (40, 70, 100)]
+    foot = strokes(lines=[[(40, 84), (100, 84)]], pen=4) & ~np.logical_or.reduce(bars)
+    bars, foot = [slanted(bar, 0.5) for bar in bars], slanted(foot, 0.5)
+    lattice = lattice_of(np.logical_or.reduce(bars) | foot, CONFIG)
+    assert label_components(lattice.groups.labels > 0)[1] == 1
+    path, at = [], 0
+    for bar in bars:
+        others = np.logical_or.reduce([b for b in bars if b is not bar])
+        step = [r for r in lattice.readings if r.start == at
+                and np.count_nonzero(lattice.piece(r) & bar) >= 0.9 * np.count_nonzero(bar)
+                and np.count_nonzero(lattice.piece(r) & others) <= 0.1 * np.count_nonzero(bar)]
+        assert step, f"no piece from node {at} holds bar {len(path) + 1} alone"
+        path.append(step[0])
+        at = step[0].stop
+    assert at == lattice.end
+
+
+def test_upright_columns_stand_slanted_strokes_up():
+    bar = slanted(strokes(lines=[[(80, 10), (80, 90)]], pen=5), 0.3)
+    lattice = lattice_of(bar, CONFIG)
+    columns = lattice.upright[bar]
+    assert columns.max() - columns.min() <= 6  # the pen's width, not the slant's 24 px
+    assert lattice.end == 1 and len(lattice.readings) == 1  # one narrow unit, read whole
