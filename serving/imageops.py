@@ -12,9 +12,7 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     propagation with pointer jumping, all in numpy.
     """
     width = mask.shape[1]
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    run_row, run_start = np.nonzero(edges == 1)
-    _, run_end = np.nonzero(edges == -1)
+    run_row, run_start, run_end = horizontal_runs(mask)
     labels = np.zeros(mask.shape, np.int32)
     if run_row.size == 0:
         return labels, 0
@@ -37,6 +35,32 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     run_index, cols = expand_ranges(run_start, run_end - run_start)
     labels[run_row[run_index], cols] = component[run_index] + 1
     return labels, int(component.max()) + 1
+
+
+def horizontal_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, first column, one past the last column) of each horizontal run of True in a bool
+    mask, in row-major order."""
+    framed = np.zeros((mask.shape[0], mask.shape[1] + 2), bool)
+    framed[:, 1:-1] = mask
+    rows, cols = np.nonzero(framed[:, 1:] != framed[:, :-1])
+    # Each run's start and end alternate along its row (one pass instead of one per kind).
+    return rows[0::2], cols[0::2], cols[1::2]
+
+
+def padded(values: np.ndarray, top: int, bottom: int, left: int, right: int,
+           edge: bool = False) -> np.ndarray:
+    """A 2-D array grown by the given rows and columns: zeros, or with `edge` its edge values
+    repeated (np.pad's "constant" and "edge", at a fraction of its per-call cost, which
+    dominated on small images)."""
+    height, width = values.shape
+    out = np.zeros((height + top + bottom, width + left + right), values.dtype)
+    out[top:top + height, left:left + width] = values
+    if edge:
+        out[:top, left:left + width] = values[:1]
+        out[top + height:, left:left + width] = values[-1:]
+        out[:, :left] = out[:, left:left + 1]
+        out[:, left + width:] = out[:, left + width - 1:left + width]
+    return out
 
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,9 +95,9 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def boundary(mask: np.ndarray) -> np.ndarray:
     """The pixels of a bool mask with a 4-neighbour outside it (the image's edge counts as out)."""
-    padded = np.pad(mask, 1)
-    inner = (padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1]
-             & padded[1:-1, :-2] & padded[1:-1, 2:])
+    framed = padded(mask, 1, 1, 1, 1)
+    inner = (framed[1:-1, 1:-1] & framed[:-2, 1:-1] & framed[2:, 1:-1]
+             & framed[1:-1, :-2] & framed[1:-1, 2:])
     return mask & ~inner
 
 
@@ -98,8 +122,9 @@ def rank_filter(values: np.ndarray, size: int, pair: np.ufunc, pad: bool = True)
     """
     if size <= 1:
         return values
-    padded = np.pad(values, size // 2, mode="edge") if pad else values
-    return _window_reduce(_window_reduce(padded, size, pair, 0), size, pair, 1)
+    half = size // 2
+    grown = padded(values, half, half, half, half, edge=True) if pad else values
+    return _window_reduce(_window_reduce(grown, size, pair, 0), size, pair, 1)
 
 
 def _window_reduce(values: np.ndarray, size: int, pair: np.ufunc, axis: int) -> np.ndarray:
@@ -128,7 +153,7 @@ def blur(values: np.ndarray) -> np.ndarray:
     [1, 4, 6, 4, 1] is [1, 1] applied four times: 8 shifted adds instead of 10 weighted sums
     (512²: 2.3 ms instead of 5.4 ms).
     """
-    out = np.pad(values.astype(np.float32, copy=False), 2, mode="edge")
+    out = padded(values.astype(np.float32, copy=False), 2, 2, 2, 2, edge=True)
     for _ in range(4):
         out = out[1:] + out[:-1]
     for _ in range(4):

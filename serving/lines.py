@@ -4,11 +4,12 @@ comb fields, a note's edge; pixels where a stroke crosses a line are kept."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from serving.imageops import expand_ranges, label_components, max_filter
+from serving.imageops import expand_ranges, horizontal_runs, label_components, max_filter, padded
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,12 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     across_cols = run_lengths(mask)
     thin_rows = mask & (across_rows <= thickness)
     thin_cols = mask & (across_cols <= thickness)
-    horizontal, vertical = _straight(thin_rows, thin_cols, gap, config)
     # A box's sides (a form field, a comb field's cells) need not reach the image's edge: a
     # shorter straight segment is a line when both its ends meet perpendicular ones.
     segments = replace(config, border_length=config.box_side, free_length=config.box_side,
                        angles_deg=config.box_angles_deg)
-    short_h, short_v = _straight(thin_rows, thin_cols, gap, segments)
+    (horizontal, short_h), (vertical, short_v) = _straight(thin_rows, thin_cols, gap,
+                                                           (config, segments))
     reach = max(1, round(config.corner * longer))
     horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))
     vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
@@ -74,16 +75,16 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
 
 
 def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
-              config: LineConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(horizontal, vertical) line pixels by config's lengths."""
+              rules: Sequence[LineConfig]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(horizontal, vertical) line pixels, one mask per rule of lengths and tilts."""
     longer = max(thin_rows.shape)
     # Lines are long: they are found as well at half resolution, for a quarter of the work.
-    pool = 2 if longer >= config.pool_above_px else 1
-    horizontal = _unpool(line_pixels(_pool(thin_rows, pool), gap // pool, config), pool,
-                         thin_rows.shape)
-    vertical = _unpool(line_pixels(_pool(thin_cols, pool).T, gap // pool, config).T, pool,
-                       thin_rows.shape)
-    return horizontal & thin_rows, vertical & thin_cols
+    pool = 2 if longer >= rules[0].pool_above_px else 1
+    horizontal = [_unpool(found, pool, thin_rows.shape) & thin_rows
+                  for found in line_pixels(_pool(thin_rows, pool), gap // pool, rules)]
+    vertical = [_unpool(found.T, pool, thin_rows.shape) & thin_cols
+                for found in line_pixels(_pool(thin_cols, pool).T, gap // pool, rules)]
+    return horizontal, vertical
 
 
 def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
@@ -117,46 +118,45 @@ def _unpool(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray
     if factor == 1:
         return mask
     full = np.repeat(np.repeat(mask, factor, 0), factor, 1)
-    return np.pad(full, ((0, shape[0] - full.shape[0]), (0, shape[1] - full.shape[1])))
+    return padded(full, 0, shape[0] - full.shape[0], 0, shape[1] - full.shape[1])
 
 
 def run_lengths(mask: np.ndarray) -> np.ndarray:
     """For each True pixel, the length of the horizontal run of True it belongs to (0 elsewhere)."""
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    row, start = np.nonzero(edges == 1)
-    _, end = np.nonzero(edges == -1)
+    row, start, end = horizontal_runs(mask)
     out = np.zeros(mask.shape, np.int32)
     owner, cols = expand_ranges(start, end - start)
     out[row[owner], cols] = (end - start)[owner]
     return out
 
 
-def line_pixels(thin: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
-    """Pixels of `thin` on near-horizontal straight runs that are lines (see LineConfig)."""
+def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list[np.ndarray]:
+    """Per rule (LineConfig's lengths and tilts), the pixels of `thin` on near-horizontal
+    straight runs that are lines; each tilt's shear is made once for all rules."""
     height, width = thin.shape
-    found = np.zeros_like(thin)
+    found = [np.zeros_like(thin) for _ in rules]
     cols = np.arange(width)
-    shortest = min(config.border_length, config.free_length) * width
-    for angle in config.angles_deg:
+    for angle in sorted({angle for rule in rules for angle in rule.angles_deg}):
         shift = np.round(cols * math.tan(math.radians(angle))).astype(np.intp)
         shift -= shift.min()
         rows = np.arange(height)[:, None] + shift[None, :]
         sheared = np.zeros((height + int(shift.max()) + 1, width), bool)
         sheared[rows, cols] = thin
         sheared[:-1] |= sheared[1:]  # a 2-row band: a tilted thin line steps rows, not breaks
-        if not sheared.any() or np.count_nonzero(sheared, axis=1).max() + gap < shortest:
-            continue  # no row holds enough ink for a line (most images: one cheap test)
-        lines = _long_runs(sheared, gap, config)
-        found |= lines[rows, cols] | lines[rows - 1, cols]
-    return found & thin
+        fullest = np.count_nonzero(sheared, axis=1).max()
+        for rule, into in zip(rules, found, strict=True):
+            shortest = min(rule.border_length, rule.free_length) * width
+            if angle not in rule.angles_deg or fullest + gap < shortest:
+                continue  # no row holds enough ink for a line (most images: one cheap test)
+            lines = _long_runs(sheared, gap, rule)
+            into |= lines[rows, cols] | lines[rows - 1, cols]
+    return [into & thin for into in found]
 
 
 def _long_runs(mask: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
     """The pixels of runs (gaps up to `gap` px bridged) that are lines by LineConfig's rules."""
     width = mask.shape[1]
-    edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    row, start = np.nonzero(edges == 1)
-    _, end = np.nonzero(edges == -1)
+    row, start, end = horizontal_runs(mask)
     # Bridge: a run continues the previous one when in the same row and at most `gap` px after.
     joins = np.zeros(row.size, bool)
     joins[1:] = (row[1:] == row[:-1]) & (start[1:] - end[:-1] <= gap)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from serving.imageops import max_filter, min_filter, stroke_width
+from serving.imageops import max_filter, min_filter, padded, stroke_width
 
 MNIST_SIDE = 28  # side of an MNIST image, px
 
@@ -50,9 +50,9 @@ def render_digit(ink: np.ndarray, strokes: np.ndarray, box: tuple[int, int, int,
         grow = -min(round((width - config.stroke_target[1]) / 2 / scale),
                     round(0.15 * (width / scale)))
     margin = math.ceil(1.5 / scale) + abs(grow)
-    crop = np.pad(ink[max(0, top - margin): bottom + margin, max(0, left - margin): right + margin],
-                  ((max(0, margin - top), max(0, bottom + margin - ink.shape[0])),
-                   (max(0, margin - left), max(0, right + margin - ink.shape[1]))))
+    crop = padded(ink[max(0, top - margin): bottom + margin, max(0, left - margin): right + margin],
+                  max(0, margin - top), max(0, bottom + margin - ink.shape[0]),
+                  max(0, margin - left), max(0, right + margin - ink.shape[1]))
     if grow > 0:
         crop = max_filter(crop, 2 * grow + 1)
         scale = config.box_side / (max(bottom - top, right - left) + 2 * grow)

@@ -6,9 +6,11 @@ import pytest
 from serving.imageops import (
     blur,
     component_boxes,
+    horizontal_runs,
     label_components,
     max_filter,
     min_filter,
+    padded,
     quantiles,
     stroke_width,
 )
@@ -75,3 +77,32 @@ def test_quantiles_match_percentile_within_a_bin():
     fractions = [0.002, 0.25, 0.5, 0.75, 0.998]
     expected = np.percentile(values, [100 * f for f in fractions])
     assert np.allclose(quantiles(values, fractions, -1, 1), expected, atol=2 / 4096)
+
+
+def test_horizontal_runs_match_a_scan_of_each_row():
+    mask = np.random.default_rng(3).random((9, 13)) < 0.5
+    mask[0] = True  # a run from edge to edge
+    mask[1] = False  # a row without ink
+    expected = []
+    for row in range(mask.shape[0]):
+        col = 0
+        while col < mask.shape[1]:
+            if mask[row, col]:
+                start = col
+                while col < mask.shape[1] and mask[row, col]:
+                    col += 1
+                expected.append((row, start, col))
+            col += 1
+    rows, starts, ends = horizontal_runs(mask)
+    assert list(zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)) == expected
+    assert all(len(part) == 0 for part in horizontal_runs(np.zeros((3, 4), bool)))
+
+
+@pytest.mark.parametrize("edge", [False, True])
+def test_padded_equals_numpy_pad(edge):
+    values = np.random.default_rng(4).random((5, 7)).astype(np.float32)
+    widths = ((2, 0), (1, 3))
+    expected = np.pad(values, widths, mode="edge" if edge else "constant")
+    got = padded(values, *widths[0], *widths[1], edge=edge)
+    assert got.dtype == values.dtype
+    np.testing.assert_array_equal(got, expected)
