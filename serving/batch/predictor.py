@@ -15,9 +15,9 @@ import pyarrow.fs as pafs
 from serving.batch.config import PredictorConfig
 from serving.batch.rows import rows_table
 from serving.batch.work import load_images
-from serving.engine import Prediction, Scores, Status, best_reading, prediction_from
 from serving.errors import DigitsError, ModelLoadError
 from serving.model import ModelMetadata, OnnxModel, metadata_path_for
+from serving.predictions import Prediction, Scores, Status, best_reading, prediction_from
 from serving.preprocess import PreparedImage, prepare_encoded
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class ModelFiles:
 
 class BatchPredictor:
     """The service's preprocessing (serving.preprocess), one onnxruntime run per batch and the
-    service's decision (serving.engine.prediction_from); a bad image becomes an error row."""
+    service's decision (serving.predictions.prediction_from); a bad image becomes an error row."""
 
     def __init__(self, model: OnnxModel, config: PredictorConfig,
                  filesystems: Sequence[pafs.FileSystem] = ()) -> None:
@@ -100,7 +100,7 @@ class BatchPredictor:
 
     def _decide(self, prepared: PreparedImage, scores: Iterator[Scores]) -> Prediction:
         """The service's answer for an image from its next rows of `scores`: its main reading,
-        then one per alternative (serving.engine.best_reading)."""
+        then one per alternative (serving.predictions.best_reading)."""
         main = prediction_from(next(scores), self.threshold, prepared.ink_box)
         alternatives = [prediction_from(next(scores), self.threshold, alternative.ink_box)
                         for alternative in prepared.alternatives]

@@ -1,0 +1,136 @@
+"""The engine's answer for one image: its status, the Prediction, and how a model row, or an
+image waiting for its model runs, becomes one."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from serving.errors import DigitsError
+from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, decide
+from serving.numbers import Box
+
+INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
+
+
+class Status(enum.Enum):
+    """What the engine concluded about one image."""
+
+    DIGIT = "digit"
+    NOT_A_DIGIT = "not_a_digit"
+    BLANK = "blank"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One image as it arrives: 784 raw MNIST-convention bytes, or an encoded image file."""
+
+    data: bytes
+    encoded: bool  # True: an image file (PNG, JPEG...); False: 28 × 28 raw uint8 pixels
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The engine's answer for one image; failures are values, never exceptions."""
+
+    status: Status
+    digit: int | None = None  # 0–9, the most probable digit; set when status is DIGIT
+    confidence: float = 0.0  # probability that the image shows `digit`; 0 unless DIGIT
+    probabilities: tuple[float, ...] = ()  # 10 values for digits 0–9 given that it is a digit;
+    # () unless DIGIT or NOT_A_DIGIT
+    batch_size: int = 0  # images in the model run that classified this one; 0 if not run
+    error: str = ""  # why the image failed, safe to show users; "" unless ERROR
+    not_digit_probability: float = 0.0  # probability that the image holds no digit; 0 if not run
+    box: Box | None = None  # where the classified ink is; None for raw images and unless run
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One image's row of a model run."""
+
+    probabilities: np.ndarray  # float32 [10] or [11] (the 11th: not a digit)
+    batch_size: int  # images in that run
+
+
+def scores_of(probabilities: np.ndarray) -> list[Scores]:
+    """One Scores per row of a model run's output [N, 10 or 11]."""
+    size = len(probabilities)
+    return [Scores(row, size) for row in probabilities]
+
+
+def prediction_from(scores: Scores, threshold: float, box: Box | None = None) -> Prediction:
+    """DIGIT or NOT_A_DIGIT from a model row: NOT_A_DIGIT when the 11th probability ≥ threshold.
+
+    The ten digit probabilities are renormalised to "given that it is a digit"; the confidence
+    stays joint (the probability that the image is a digit and is this one).
+    """
+    row = scores.probabilities.astype(np.float64)
+    not_digit = float(row[NOT_DIGIT_CLASS]) if row.size > NOT_DIGIT_CLASS else 0.0
+    digits = row[:NUM_CLASSES]
+    given_digit = digits / max(float(digits.sum()), 1e-12)
+    best, is_digit = (int(v[0]) for v in decide(row[None], threshold))
+    common = dict(probabilities=tuple(given_digit.tolist()), batch_size=scores.batch_size,
+                  not_digit_probability=not_digit, box=box)
+    if not is_digit:
+        return Prediction(Status.NOT_A_DIGIT, **common)
+    return Prediction(Status.DIGIT, digit=best, confidence=float(digits[best]), **common)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An image on its way: either answered already, or waiting for its model run(s)."""
+
+    future: Future[Scores] | None  # None: `answer` is final (error or blank)
+    answer: Prediction | None = None
+    box: Box | None = None
+    alternatives: tuple[tuple[Future[Scores], Box], ...] = ()  # other readings of the image
+    # (PreparedImage.alternatives) and their boxes, used when `future`'s finds no digit
+
+    @property
+    def futures(self) -> tuple[Future[Scores], ...]:
+        """Every model run this image waits for."""
+        main = () if self.future is None else (self.future,)
+        return main + tuple(future for future, _ in self.alternatives)
+
+
+def outcome(pending: Pending, threshold: float) -> Prediction:
+    """The Prediction of a finished image; a failed model run becomes an ERROR Prediction.
+
+    When the main reading is not a digit, the surest alternative reading that is one wins (a
+    digit touching a neighbour in a crop from a number, its middle piece cut out).
+    """
+    future = pending.future
+    if future is None:
+        assert pending.answer is not None  # invariant of Pending
+        return pending.answer
+    main = _reading(future, threshold, pending.box)
+    if main.status is not Status.NOT_A_DIGIT:
+        return main
+    return best_reading(main, [_reading(alternative, threshold, box)
+                               for alternative, box in pending.alternatives])
+
+
+def best_reading(main: Prediction, alternatives: Sequence[Prediction]) -> Prediction:
+    """The answer for an image from its main reading and its alternatives' (PreparedImage.
+    alternatives): the main one unless it is NOT_A_DIGIT and an alternative is a digit; then the
+    surest of those."""
+    if main.status is not Status.NOT_A_DIGIT:
+        return main
+    digits = [reading for reading in alternatives if reading.status is Status.DIGIT]
+    return max(digits, key=lambda reading: reading.confidence, default=main)
+
+
+def _reading(future: Future[Scores], threshold: float, box: Box | None) -> Prediction:
+    if future.cancelled():
+        return Prediction(Status.ERROR, error="cancelled before it was classified")
+    err = future.exception()
+    if err is None:
+        return prediction_from(future.result(), threshold, box)
+    if isinstance(err, DigitsError):
+        return Prediction(Status.ERROR, error=str(err))
+    return Prediction(Status.ERROR, error=INTERNAL_IMAGE_ERROR)  # the batcher logged it
