@@ -14,8 +14,11 @@ from benchmarks.scenes import SPLITS, generate_scenes
 from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH
 from serving.preprocess import PreprocessConfig
+from serving.segment import SegmentConfig
 
 TOUCHING_BEFORE = (37, 53, 98, 111, 169, 173, 204, 239)  # neighbour_fragments, tuning split
+NARROW_PAIRS = (102, 113, 124, 128, 142, 152, 251, 276)  # ... whose strokes with the neighbour's
+# are narrower than 0.9 × their height (seven 1s and a 4)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,18 @@ def test_the_middle_piece_of_a_crop_with_a_touching_neighbour_is_read(crops, eng
     assert [(p.status, p.digit) for p in answers] == [(Status.DIGIT, c.label) for c in crops]
     for before, after in zip(whole, answers, strict=True):
         assert after.box[2] - after.box[0] < before.box[2] - before.box[0]  # a narrower piece
+
+
+def test_a_narrow_digit_touching_a_neighbour_is_cut_out_too(mnist, engine):
+    crops = list(generate_scenes(mnist.train_images, mnist.train_labels, NARROW_PAIRS,
+                                 ["neighbour_fragments"], SPLITS["tune"].seed, mnist.train_images))
+    inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
+    wide_only = PreprocessConfig(pieces=SegmentConfig(central_split_aspect=0.9))
+    for old_engine in engine_with(wide_only):  # the engine is closed after the loop
+        before = old_engine.classify(inputs, timeout_s=60)
+    assert [p.status for p in before] == [Status.NOT_A_DIGIT] * len(crops)
+    answers = engine.classify(inputs, timeout_s=60)
+    assert [(p.status, p.digit) for p in answers] == [(Status.DIGIT, c.label) for c in crops]
 
 
 def test_the_async_and_streaming_paths_read_the_middle_piece_too(crops, engine):

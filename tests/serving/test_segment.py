@@ -40,7 +40,10 @@ def test_a_zero_touching_a_neighbour_cut_by_the_edge_gives_the_zero_as_the_middl
 
 def test_strokes_clear_of_the_side_edges_or_narrow_enough_are_not_cut():
     assert central_pieces(strokes([(30, 15, 80, 85), (75, 15, 130, 85)]), CONFIG) == []
-    assert central_pieces(strokes([(-20, 15, 40, 85)]), CONFIG) == []  # one digit, cut by the edge
+    # Cut by the edge, but narrower than central_split_aspect × its height: a 1, not a pair.
+    assert central_pieces(strokes(lines=[[(0, 15), (8, 85)]]), CONFIG) == []
+    assert central_pieces(strokes([(-20, 15, 40, 85)]),
+                          SegmentConfig(central_split_aspect=0.9)) == []
     assert central_pieces(np.zeros((100, 160), bool), CONFIG) == []
 
 
