@@ -44,7 +44,7 @@ class RealSplit:
     scenes: Split  # MNIST split and seed of the scene kinds; the numbers use the same
     continental_writers: range  # synthetic writer ids of the continental forms
     continental_seed: int  # never 7 or 8 (training's continental images use those)
-    negatives_fonts: str  # training.negatives split: "heldout" fonts or "train" fonts
+    negatives_fonts: str  # training.fonts split: "heldout" fonts or "train" fonts
     negatives_seed: int  # never 7 or 8 (training's non-digits use those)
 
 

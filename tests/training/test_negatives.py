@@ -6,17 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from training.negatives import (
-    AMBIGUOUS_CHARACTERS,
-    LETTERS,
-    NEGATIVE_FAMILIES,
-    SYMBOLS,
-    _glyphs,
-    font_files,
-    fonts_for,
-    generate_negatives,
-    render_negative,
-)
+from training.fonts import font_files, fonts_for, glyphs
+from training.negative_families import AMBIGUOUS_CHARACTERS, LETTERS, SYMBOLS
+from training.negatives import NEGATIVE_FAMILIES, generate_negatives, render_negative
 
 # The strongest ink against the paper, uint8 levels after a 3×3 box blur (which keeps pixel noise,
 # σ ≤ 10, below ~15). Over 300 images per family the weakest was 39 (a fine ruler on a small
@@ -76,7 +68,7 @@ def test_text_alphabets_hold_no_digit_look_alikes():
 
 def test_characters_a_font_lacks_are_not_drawn():
     path = (font_files() or (None,))[0]
-    assert _glyphs(path, "A\ue000K") == "AK"
+    assert glyphs(path, "A\ue000K") == "AK"
 
 
 def test_heldout_fonts_are_never_training_fonts():
