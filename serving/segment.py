@@ -132,11 +132,11 @@ def lattice_of(mask: np.ndarray, config: SegmentConfig) -> Lattice:
     readings: list[Reading] = []
     firsts = []  # the node at each unit's left edge
     node = 0
+    longest = config.max_piece_aspect * digit_height
     for unit in units:
         firsts.append(node)
         cuts = _cuts(groups, upright, unit, digit_height, config)
         points = [unit.columns[0], *cuts, unit.columns[1]]
-        longest = config.max_piece_aspect * digit_height
         for a in range(len(points) - 1):
             for b in range(a + 1, len(points)):
                 whole = a == 0 and b == len(points) - 1
@@ -223,7 +223,7 @@ def _cuts(groups: Groups, upright: np.ndarray, unit: Unit, digit_height: float,
         return []
     member = np.isin(groups.labels[top:bottom, left:right], unit.labels)
     ink = np.bincount(upright[top:bottom, left:right][member] - unit.columns[0], minlength=width)
-    most = min(config.max_digits, max(2, math.ceil(width / (config.digit_aspect * height))))
+    most = _most_digits(width, height, config)
     chosen: set[int] = set()
     for split in _even_splits(ink, most, config):
         chosen.update(cut for _, cut in split[:-1])
@@ -246,7 +246,7 @@ def _splits(member: np.ndarray, digit_height: float,
     whole = ((0, width),)
     if width <= config.central_split_aspect * height:
         return (whole,)
-    most = min(config.max_digits, max(2, math.ceil(width / (config.digit_aspect * height))))
+    most = _most_digits(width, height, config)
     ink = member.sum(axis=0)
     options = [whole, *_even_splits(ink, most, config)]
     # Two touching digits: the next-best cuts too (the least ink can mislead).
@@ -255,6 +255,11 @@ def _splits(member: np.ndarray, digit_height: float,
     for cut in _other_cuts(ink[low:high], taken - low, config.extra_cuts):
         options.append(((0, low + cut), (low + cut, width)))
     return tuple(options)
+
+
+def _most_digits(width: int, height: float, config: SegmentConfig) -> int:
+    """The most touching digits `width` columns of writing `height` px high may hold (≥ 2)."""
+    return min(config.max_digits, max(2, math.ceil(width / (config.digit_aspect * height))))
 
 
 def _even_splits(ink: np.ndarray, most: int, config: SegmentConfig) -> list[tuple[Columns, ...]]:
