@@ -228,12 +228,8 @@ def _cuts(groups: Groups, upright: np.ndarray, unit: Unit, digit_height: float,
     for split in _even_splits(ink, most, config):
         chosen.update(cut for _, cut in split[:-1])
     edge = max(2, round(config.min_piece * height))
-    for column in np.argsort(ink[edge:width - edge], kind="stable") + edge:
-        if len(chosen) >= config.cuts_per_digit * most:
-            break
-        if ink[column] <= min(ink[column - 1], ink[column + 1]) and all(
-                abs(column - c) >= 3 for c in chosen):
-            chosen.add(int(column))
+    chosen.update(_local_minima(ink, sorted(chosen), config.cuts_per_digit * most - len(chosen),
+                                edge, width - edge))
     return sorted(unit.columns[0] + c for c in chosen if edge <= c <= width - edge)
 
 
@@ -252,7 +248,7 @@ def _splits(member: np.ndarray, digit_height: float,
     # Two touching digits: the next-best cuts too (the least ink can mislead).
     low, high = _cut_range(width, 2, 1, config)
     taken = low + int(np.argmin(ink[low:high]))
-    for cut in _other_cuts(ink[low:high], taken - low, config.extra_cuts):
+    for cut in _local_minima(ink[low:high], [taken - low], config.extra_cuts):
         options.append(((0, low + cut), (low + cut, width)))
     return tuple(options)
 
@@ -285,18 +281,22 @@ def _cut_range(width: int, pieces: int, j: int, config: SegmentConfig) -> Column
     return max(1, centre - reach), min(width - 1, centre + reach + 1)
 
 
-def _other_cuts(ink: np.ndarray, taken: int, count: int) -> list[int]:
-    """Up to `count` more columns of local minima of `ink`, least ink first, each at least 3 px
-    from `taken` and from each other."""
-    chosen = [taken]
-    for column in np.argsort(ink, kind="stable"):
-        if len(chosen) > count:
+def _local_minima(ink: np.ndarray, taken: list[int], count: int, start: int = 0,
+                  stop: int | None = None) -> list[int]:
+    """Up to `count` columns in [start, stop) of local minima of `ink` (beyond its ends counts
+    as more ink), least ink first, each at least 3 px from the columns `taken` and from each
+    other."""
+    chosen = list(taken)
+    found: list[int] = []
+    for column in np.argsort(ink[start:stop], kind="stable") + start:
+        if len(found) >= count:
             break
         left = ink[column - 1] if column > 0 else np.inf
         right = ink[column + 1] if column + 1 < len(ink) else np.inf
         if ink[column] <= min(left, right) and all(abs(column - c) >= 3 for c in chosen):
             chosen.append(int(column))
-    return chosen[1:]
+            found.append(int(column))
+    return found
 
 
 def central_pieces(strokes: np.ndarray, config: SegmentConfig) -> list[np.ndarray]:
