@@ -16,7 +16,6 @@ from serving.model import ModelMetadata, OnnxModel, RuntimeConfig
 from serving.number_layout import NumberLayout, layout_encoded, layout_raw, read_layout
 from serving.numbers import NumberReading, NumberStatus
 from serving.predictions import (
-    INTERNAL_IMAGE_ERROR,
     ImageInput,
     Pending,
     Prediction,
@@ -34,9 +33,6 @@ from serving.preprocess import (
 )
 from serving.stream import Stream
 from serving.waiting import futures_of, wait_all, wait_all_async
-
-__all__ = ["INTERNAL_IMAGE_ERROR", "DigitEngine", "EngineConfig", "ImageInput", "PendingNumber",
-           "Prediction", "Status"]
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 from serving.batcher import BatcherConfig
-from serving.engine import INTERNAL_IMAGE_ERROR, DigitEngine, EngineConfig, ImageInput, Status
+from serving.engine import DigitEngine, EngineConfig, ImageInput, Status
 from serving.errors import InvalidRequestError, OverloadedError
 from serving.model import OnnxModel
+from serving.predictions import INTERNAL_IMAGE_ERROR
 from serving.preprocess import PreprocessConfig
 from tests.serving.fakes import digit_images, reference_probabilities
 
