@@ -166,7 +166,8 @@ def test_small_images_are_analysed_enlarged_and_boxes_map_back_to_input_pixels(m
 @pytest.mark.parametrize("changes", [{"background_window": 1.0}, {"ink_fraction": 0.0},
                                      {"min_contrast": 1.5}, {"noise_sigmas": 0.0},
                                      {"min_snr": -1.0}, {"min_work_side": 0},
-                                     {"strong_min_snr": 0.0}, {"strong_contrast": 0.0}])
+                                     {"strong_min_snr": 0.0}, {"strong_contrast": 0.0},
+                                     {"noise_tile_px": 1}])
 def test_config_rejects_values_out_of_range(changes):
     with pytest.raises(ValueError):
         InkConfig(**changes)
