@@ -201,4 +201,4 @@ def _waiting(prepared: PreparedImage, futures: Iterator[Future[Scores]]) -> Pend
     """The Pending of a prepared image whose pixels, then alternatives, were submitted in order."""
     main = next(futures)
     return Pending(main, box=prepared.ink_box, alternatives=tuple(
-        (next(futures), alternative.ink_box) for alternative in prepared.alternatives))
+        (next(futures), alternative) for alternative in prepared.alternatives))

@@ -9,7 +9,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from serving.imageops import expand_ranges, horizontal_runs, label_components, max_filter, padded
+from serving.imageops import (
+    expand_ranges,
+    horizontal_runs,
+    label_components,
+    mask_box,
+    max_filter,
+    padded,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,45 @@ class LineConfig:
             raise ValueError(f"min_thickness_px must be ≥ 1, got {self.min_thickness_px}")
         if not 0 < self.max_thickness < 1 or not 0 <= self.gap < 1:
             raise ValueError("max_thickness must be in (0, 1) and gap in [0, 1)")
+
+
+@dataclass(frozen=True)
+class FrameConfig:
+    """What counts as the frame left around a digit (a form box's sides that line removal kept,
+    thicker than a line or too short): fractions of the digit's box."""
+
+    min_length: float = 0.6  # a straight run along the box at least this long is a side
+    edge: float = 0.25  # ... when it lies within this fraction of the box from its edge
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_length <= 1 or not 0 < self.edge <= 0.5:
+            raise ValueError(f"min_length must be in (0, 1] and edge in (0, 0.5], got "
+                             f"{self.min_length}, {self.edge}")
+
+
+def without_frame(strokes: np.ndarray, config: FrameConfig) -> np.ndarray | None:
+    """`strokes` without the straight runs along the sides of their box (rows near its top or
+    bottom, columns near its left or right, nearly as long as the box); None when there are none.
+    A digit's own strokes can be such runs (a 7's bar, a 1): this is a reading to try, not a fix.
+    """
+    box = mask_box(strokes)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    height, width = bottom - top, right - left
+    window = strokes[top:bottom, left:right]
+    rows = np.arange(height)[:, None]
+    cols = np.arange(width)[None, :]
+    along_rows, along_cols = run_lengths(window), run_lengths(window.T).T
+    near_top_or_bottom = (rows < config.edge * height) | (rows >= (1 - config.edge) * height)
+    near_left_or_right = (cols < config.edge * width) | (cols >= (1 - config.edge) * width)
+    frame = ((along_rows >= config.min_length * width) & near_top_or_bottom) | (
+        (along_cols >= config.min_length * height) & near_left_or_right)
+    if not frame.any():
+        return None
+    rest = strokes.copy()
+    rest[top:bottom, left:right] &= ~frame
+    return rest
 
 
 def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.ndarray]:

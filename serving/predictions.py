@@ -13,6 +13,7 @@ import numpy as np
 from serving.errors import DigitsError
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, decide
 from serving.numbers import Box
+from serving.preprocess import Alternative
 
 INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
 
@@ -88,8 +89,8 @@ class Pending:
     future: Future[Scores] | None  # None: `answer` is final (error or blank)
     answer: Prediction | None = None
     box: Box | None = None
-    alternatives: tuple[tuple[Future[Scores], Box], ...] = ()  # other readings of the image
-    # (PreparedImage.alternatives) and their boxes, used when `future`'s finds no digit
+    alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # other readings of the
+    # image (PreparedImage.alternatives), used when `future`'s finds no digit
 
     @property
     def futures(self) -> tuple[Future[Scores], ...]:
@@ -111,8 +112,9 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
     main = _reading(future, threshold, pending.box)
     if main.status is not Status.NOT_A_DIGIT:
         return main
-    return best_reading(main, [_reading(alternative, threshold, box)
-                               for alternative, box in pending.alternatives])
+    return best_reading(main, [_reading(reading, alternative.threshold(threshold),
+                                        alternative.ink_box)
+                               for reading, alternative in pending.alternatives])
 
 
 def best_reading(main: Prediction, alternatives: Sequence[Prediction]) -> Prediction:

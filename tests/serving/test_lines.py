@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from serving.components import ComponentConfig, choose_digit
 from serving.imageops import label_components, max_filter
-from serving.lines import LineConfig, remove_lines
+from serving.lines import FrameConfig, LineConfig, remove_lines, without_frame
 from serving.preprocess import PreprocessConfig, prepare_encoded
 
 SIDE = 200  # px of the synthetic masks
@@ -235,3 +235,31 @@ def test_a_4_px_line_across_a_small_crop_is_removed_and_the_digit_stays():
 def test_line_config_rejects_a_minimum_thickness_under_one_px():
     with pytest.raises(ValueError, match="min_thickness_px"):
         LineConfig(min_thickness_px=0)
+
+
+# --- frames around a digit (a reading to try, serving.preprocess) ------------------------------
+
+
+def test_the_sides_of_a_thick_box_around_a_digit_are_taken_off_and_its_strokes_stay():
+    """A 9 px box, too thick for a line, with a slanted 4 inside touching its bottom side."""
+    digit = pen_digit(([(120, 40), (60, 120), (150, 120)], [(125, 40), (125, 170)]))
+    box = pen_digit(([(30, 20), (170, 20), (170, 175), (30, 175), (30, 20)],), width=9)
+    unframed = without_frame(digit | box, FrameConfig())
+    assert unframed is not None
+    assert not (unframed & box & ~max_filter(digit, 3)).any()  # the box goes, where not the digit
+    assert (unframed & digit).sum() >= 0.9 * digit.sum()
+
+
+def test_strokes_without_straight_sides_along_their_box_have_no_frame():
+    diamond = pen_digit(([(100, 30), (60, 100), (100, 170), (140, 100), (100, 30)],))
+    ring_image = Image.new("1", (SIDE, SIDE), 0)
+    ImageDraw.Draw(ring_image).ellipse((50, 30, 150, 170), outline=1, width=PEN)
+    ring = np.asarray(ring_image, bool)
+    for mask in (diamond, ring, np.zeros((SIDE, SIDE), bool)):
+        assert without_frame(mask, FrameConfig()) is None
+
+
+def test_frame_config_rejects_values_out_of_range():
+    for changes in ({"min_length": 0.0}, {"edge": 0.6}):
+        with pytest.raises(ValueError):
+            FrameConfig(**changes)

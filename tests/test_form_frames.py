@@ -1,0 +1,61 @@
+"""A digit in a form box whose sides line removal kept (thicker than a line, or too short): when
+the whole is no digit, the engine reads what is inside the frame (PreparedImage.alternatives).
+Tuning-split scenes (MNIST training digits) that the engine answered "not a digit" before."""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import Future
+
+import numpy as np
+
+from benchmarks.scenes import SPLITS, generate_scenes
+from serving.engine import DigitEngine, EngineConfig, ImageInput, Status
+from serving.model import DEFAULT_MODEL_PATH
+from serving.predictions import Pending, Scores, outcome
+from serving.preprocess import Alternative, PreprocessConfig
+
+FRAMED_BEFORE = (14, 54, 116, 181, 193, 260, 294, 384)  # form_boxes, tuning split
+
+
+def answers(config: PreprocessConfig, inputs: list[ImageInput]) -> list:
+    engine = DigitEngine.load(DEFAULT_MODEL_PATH, EngineConfig(preprocess=config))
+    try:
+        return engine.classify(inputs, timeout_s=60)
+    finally:
+        engine.close()
+
+
+def test_a_digit_inside_the_sides_of_a_form_box_is_read(mnist):
+    forms = list(generate_scenes(mnist.train_images, mnist.train_labels, FRAMED_BEFORE,
+                                 ["form_boxes"], SPLITS["tune"].seed, mnist.train_images))
+    inputs = [ImageInput(form.scene.data, encoded=True) for form in forms]
+    before = answers(dataclasses.replace(PreprocessConfig(), frame=None), inputs)
+    assert [a.status for a in before] == [Status.NOT_A_DIGIT] * len(forms)
+    after = answers(PreprocessConfig(), inputs)
+    assert [(a.status, a.digit) for a in after] == [(Status.DIGIT, f.label) for f in forms]
+    for old, new in zip(before, after, strict=True):
+        assert new.box[2] - new.box[0] < old.box[2] - old.box[0]  # inside the frame
+
+
+def done(not_digit: float) -> Future:
+    """A finished model run: a 3 with the rest of the probability on "not a digit"."""
+    row = np.zeros(11, np.float32)
+    row[3], row[10] = 1 - not_digit, not_digit
+    future: Future = Future()
+    future.set_result(Scores(row, 1))
+    return future
+
+
+def test_an_alternative_is_a_digit_only_below_its_own_not_digit_limit():
+    threshold = 0.925
+    box = (0, 0, 10, 10)
+    pixels = np.zeros((28, 28), np.uint8)
+    for limit, expected in ((1.0, Status.DIGIT), (0.5, Status.NOT_A_DIGIT)):
+        alternative = Alternative(pixels, box, max_not_digit=limit)
+        assert alternative.threshold(threshold) == min(threshold, limit)
+        pending = Pending(done(0.99), box=box, alternatives=((done(0.7), alternative),))
+        assert outcome(pending, threshold).status is expected
+    guess = Alternative(pixels, box, max_not_digit=0.5)
+    pending = Pending(done(0.99), box=box, alternatives=((done(0.3), guess),))
+    assert outcome(pending, threshold).digit == 3
