@@ -15,7 +15,7 @@ from serving.model import DEFAULT_MODEL_PATH
 from serving.predictions import Pending, Scores, outcome
 from serving.preprocess import Alternative, PreprocessConfig
 
-FRAMED_BEFORE = (14, 54, 116, 181, 193, 260, 294, 384)  # form_boxes, tuning split
+FRAMED_BEFORE = (54, 116, 181, 193, 260, 294, 372, 384, 475, 516)  # form_boxes, tuning split
 
 
 def answers(config: PreprocessConfig, inputs: list[ImageInput]) -> list:

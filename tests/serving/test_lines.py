@@ -259,7 +259,14 @@ def test_strokes_without_straight_sides_along_their_box_have_no_frame():
         assert without_frame(mask, FrameConfig()) is None
 
 
+def test_a_narrow_digit_has_no_frame_and_a_box_without_a_digit_leaves_nothing():
+    one = pen_digit(([(100, 30), (100, 170)],))
+    box = pen_digit(([(30, 20), (170, 20), (170, 175), (30, 175), (30, 20)],), width=9)
+    assert without_frame(one, FrameConfig()) is None
+    assert without_frame(box, FrameConfig()) is None
+
+
 def test_frame_config_rejects_values_out_of_range():
-    for changes in ({"min_length": 0.0}, {"edge": 0.6}):
+    for changes in ({"min_length": 0.0}, {"edge": 0.6}, {"min_part": 1.5}, {"min_aspect": 0.0}):
         with pytest.raises(ValueError):
             FrameConfig(**changes)
