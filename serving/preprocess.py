@@ -45,6 +45,7 @@ class PreprocessConfig:
     # into a side edge are cut to offer the central piece as an alternative; None: never
     frame: FrameConfig | None = field(default_factory=FrameConfig)  # what a frame around the
     # digit is, whose removal is offered as an alternative; None: never
+    dark_guess: bool = True  # an image read as light ink also offers its dark-ink reading
     raw_ink_level: int = 64  # a raw pixel at or above this uint8 value is ink
     raw_min_ink_pixels: int = 5  # fewer ink pixels make a raw image blank (MNIST minimum: 26)
 
@@ -61,7 +62,7 @@ class PreprocessConfig:
         no line removal, the largest stroke group is the digit."""
         return cls(lines=None, components=ComponentConfig(drop_border_fragments=False,
                                                           centre_weight=0.0, join_gap=0.25),
-                   pieces=None, frame=None)
+                   pieces=None, frame=None, dark_guess=False)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -96,9 +97,9 @@ class PreparedImage:
     blank: bool  # True: no ink found (blank page); report it as blank, don't guess
     ink_box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) px of the input
     inverted: bool = False  # True: the input had dark ink on light paper
-    alternatives: tuple[Alternative, ...] = ()  # readings to try, in order, when the model finds
-    # no digit in `pixels`: the middle piece of strokes that a neighbour touching the digit
-    # carried to the image's edge (segment.central_pieces)
+    alternatives: tuple[Alternative, ...] = ()  # readings to try when the model finds no digit
+    # in `pixels`: the middle piece of strokes that a neighbour touching the digit carried to the
+    # image's edge (segment.central_pieces); the digit inside a frame; the dark-ink reading
 
     def __post_init__(self) -> None:
         if self.blank != (self.pixels is None):
@@ -233,7 +234,7 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     if unframed is not None:
         # A form's box whose sides line removal kept (too thick or too short for a line).
         alternatives.append(Alternative(*_rendered(clean, unframed, config), GUESS_NOT_DIGIT))
-    if not chosen:
+    if config.dark_guess and not chosen:
         # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a hole:
         # the dark-ink reading is offered too, for when the model finds no digit in the light one.
         dark_clean, dark = found[True] if True in found else _digit_strokes(

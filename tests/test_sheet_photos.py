@@ -11,7 +11,7 @@ import pytest
 from benchmarks.scenes import SPLITS, generate_scenes
 from serving.engine import DigitEngine, ImageInput, Status
 from serving.model import DEFAULT_MODEL_PATH
-from serving.preprocess import prepare_encoded
+from serving.preprocess import PreprocessConfig, prepare_encoded
 
 # Tuning-split scenes (MNIST training digits) where the found box missed the digit before:
 # the whole note was taken as a light digit, a rim of desk as a dark one, or the grid's lines
@@ -50,6 +50,9 @@ def test_a_note_read_as_light_ink_is_answered_from_its_dark_digit(mnist):
         assert not np.allclose(prepared.ink_box, expected, atol=0.2 * size)
         assert any(np.allclose(alternative.ink_box, expected, atol=0.2 * size)
                    for alternative in prepared.alternatives), labelled.index
+        unguessed = prepare_encoded(labelled.scene.data, config=PreprocessConfig(dark_guess=False))
+        assert not any(np.allclose(alternative.ink_box, expected, atol=0.2 * size)
+                       for alternative in unguessed.alternatives), labelled.index
     engine = DigitEngine.load(DEFAULT_MODEL_PATH)
     try:
         answers = engine.classify([ImageInput(n.scene.data, encoded=True) for n in notes], 60)
