@@ -15,6 +15,9 @@ from serving.imageops import blur, max_filter, quantiles, rank_filter
 DARK_LEAN = 0.6  # dark ink wins unless light ink stands out this much more from the median
 # (shadowed phone photos, tuning split: dark ink 0.24–0.32 below the median, lit paper 0.38–0.42
 # above it; boards and MNIST-style canvases: dark side < 0.05)
+DARK_MARK = 0.01  # marks in the middle this much darker than the image's median make a dark-ink
+# reading worth trying (tuning scenes whose dark reading was right: 0.014–0.23; MNIST digits
+# on black canvases: 0)
 SHEET_CONTRAST = 0.12  # a sheet in the middle this much brighter than the image's median paper is
 # the paper (a note on a desk: 0.15–0.6 brighter on the tuning photos; a digit off the centre of a
 # board: ~0)
@@ -145,6 +148,16 @@ def polarities(gray: np.ndarray) -> tuple[bool, ...]:
             and middle_paper - paper > SHEET_CONTRAST):
         return (False, True)
     return (False,)
+
+
+def dark_marks_in_middle(gray: np.ndarray, config: InkConfig) -> bool:
+    """Whether the middle of a grey image (0–1) holds marks darker than the image's paper (its
+    median) and at least min_contrast darker than the middle's own paper: a dark-ink reading is
+    worth trying. A canvas of light strokes on black holds none."""
+    smooth = blur(gray)
+    paper = quantiles(smooth, [0.5], 0, 1)[0]
+    low, middle_paper = quantiles(_middle(smooth), [0.002, 0.5], 0, 1)
+    return bool(paper - low >= DARK_MARK and middle_paper - low >= config.min_contrast)
 
 
 def _tile_deviation(values: np.ndarray, side: int) -> float:

@@ -22,7 +22,7 @@ from serving.decode import (
 )
 from serving.errors import InvalidImageError
 from serving.imageops import mask_box, max_filter
-from serving.ink import InkConfig, InkMap, find_ink, polarities
+from serving.ink import InkConfig, InkMap, dark_marks_in_middle, find_ink, polarities
 from serving.lines import FrameConfig, LineConfig, remove_lines, without_frame
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
 from serving.segment import SegmentConfig, central_pieces
@@ -234,7 +234,7 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     if unframed is not None:
         # A form's box whose sides line removal kept (too thick or too short for a line).
         alternatives.append(Alternative(*_rendered(clean, unframed, config), GUESS_NOT_DIGIT))
-    if config.dark_guess and not chosen:
+    if config.dark_guess and not chosen and dark_marks_in_middle(gray, config.ink):
         # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a hole:
         # the dark-ink reading is offered too, for when the model finds no digit in the light one.
         dark_clean, dark = found[True] if True in found else _digit_strokes(

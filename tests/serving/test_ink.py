@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serving.ink import InkConfig, find_ink, paper_level
+from serving.ink import InkConfig, dark_marks_in_middle, find_ink, paper_level
 from serving.preprocess import prepare_encoded
 
 HEIGHT, WIDTH = 360, 480  # px of the photos
@@ -145,6 +145,17 @@ def test_a_small_digit_near_a_corner_of_a_plain_page_is_found_with_its_polarity(
         expected = ink_box_of(digit, at, 60)
         assert np.abs(np.subtract(prepared.ink_box, expected)).max() <= 6, (prepared.ink_box,
                                                                               expected)
+
+
+# --- whether a dark-ink reading is worth trying -----------------------------------------------
+
+
+def test_a_canvas_of_light_strokes_on_black_has_no_dark_marks_and_paper_with_a_digit_has(mnist):
+    for digit in mnist.test_images[:20]:
+        canvas = np.asarray(Image.fromarray(digit).resize((64, 64), Image.Resampling.BICUBIC),
+                            np.float32) / 255
+        assert not dark_marks_in_middle(canvas, CONFIG)
+        assert dark_marks_in_middle(0.9 - 0.8 * canvas, CONFIG)  # the same digit, dark on paper
 
 
 # --- small images and configuration -----------------------------------------------------------
