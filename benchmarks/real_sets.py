@@ -5,7 +5,8 @@ scene kinds and numbers from MNIST digits (benchmarks.scenes), continental forms
 synthetic writers, non-digits from benchmarks' held-out fonts and seeds, and scikit-learn's bundled
 digits as an outside check. The reported split ("test") uses MNIST test digits, TEST_WRITERS and
 held-out non-digit fonts; its twin ("tune") uses training digits, TRAIN_WRITERS and training fonts
-under seeds that training never used. Tune on "tune" only.
+under seeds that training never used; "heldout" is the same with the training digits that
+training holds out for validation. Tune on those twins only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from benchmarks.scenes import SCENE_KINDS, SPLITS, LabelledNumber, Split, generate_numbers, generate_scenes
+from benchmarks.scenes import (
+    SCENE_KINDS,
+    SPLITS,
+    LabelledNumber,
+    Split,
+    generate_numbers,
+    generate_scenes,
+    split_digits,
+)
 from training.continental import (
     CONTINENTAL_FORMS,
     TEST_WRITERS,
@@ -40,7 +49,7 @@ SKLEARN_DIGITS = 1797  # images in sklearn.datasets.load_digits
 class RealSplit:
     """Where every set of one split comes from: digits, writers, fonts and seeds."""
 
-    name: str  # "test" (reported) or "tune" (its twin, for tuning)
+    name: str  # "test" (reported), or a twin to tune on: "tune" or "heldout"
     scenes: Split  # MNIST split and seed of the scene kinds; the numbers use the same
     continental_writers: range  # synthetic writer ids of the continental forms
     continental_seed: int  # never 7 or 8 (training's continental images use those)
@@ -51,6 +60,8 @@ class RealSplit:
 REAL_SPLITS = {split.name: split for split in (
     RealSplit("test", SPLITS["test"], TEST_WRITERS, 1000, "heldout", 1000),
     RealSplit("tune", SPLITS["tune"], TRAIN_WRITERS, 2000, "train", 2000),
+    # digits the model never trained on, with the tuning writers, fonts and seeds beside them
+    RealSplit("heldout", SPLITS["heldout"], TRAIN_WRITERS, 2000, "train", 2000),
 )}
 
 
@@ -159,8 +170,7 @@ def sklearn_digits(count: int = SKLEARN_DIGITS) -> list[LabelledImage]:
 
 def build_sets(mnist: MnistArrays, split: RealSplit, sizes: SetSizes) -> RealSets:
     """Generate every set of the split (tens of ms per image; a minute or two at full size)."""
-    images, labels = ((mnist.test_images, mnist.test_labels) if split.scenes.mnist == "test"
-                      else (mnist.train_images, mnist.train_labels))
+    images, labels = split_digits(mnist, split.scenes)
     digits = {kind: scene_set(images, labels, kind, sizes.per_kind, split.scenes)
               for kind in SCENE_KINDS}
     digits[CONTINENTAL] = continental_set(sizes.continental, split.continental_seed,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.bench_real import main
 from benchmarks.real_scores import auroc, no_digit_score, score_digits, score_numbers
-from benchmarks.real_sets import SetSizes, continental_set, negative_set
-from benchmarks.scenes import SCENE_KINDS
+from benchmarks.real_sets import REAL_SPLITS, SetSizes, build_sets, continental_set, negative_set
+from benchmarks.scenes import SCENE_KINDS, SPLITS, generate_scenes, split_digits
 from serving.client import Classification, NumberReading, NumberStatus, ResultStatus
+from training.config import TrainConfig
+from training.dataset import split_mnist
 
 
 def answer(status: ResultStatus, digit: int | None = None, not_digit: float = 0.0,
@@ -83,3 +86,16 @@ def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: 
     assert set(report["results"]) == {"baseline", "Digits"}
     assert report["headline"]["Digits"]["mnist_test"] is not None
     assert report["environment"]["onnxruntime"]
+
+
+def test_the_heldout_twin_is_drawn_from_the_digits_training_holds_out(mnist):
+    images, labels = split_digits(mnist, SPLITS["heldout"])
+    recipe = TrainConfig()
+    validation = split_mnist(mnist, recipe.val_size, recipe.seed).val
+    assert np.array_equal(images, validation.images[:, 0].numpy())
+    assert np.array_equal(labels, validation.labels.numpy())
+    sets = build_sets(mnist, REAL_SPLITS["heldout"], SetSizes(1, 8, 7, 8, 10))
+    assert sets.outside == {}  # the outside checks stay out of tuning
+    scene = next(generate_scenes(images, labels, [0], ["ruled_paper"], SPLITS["heldout"].seed,
+                                 images))
+    assert sets.digits["ruled_paper"][0].data == scene.scene.data

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from training.mnist import MnistArrays
+from training.mnist import MnistArrays, validation_split
 
 # Mean and std of the 60,000 training pixels scaled to [0, 1] (shared/data/mnist/README.md).
 MNIST_MEAN = 0.1307
@@ -49,8 +49,7 @@ def split_mnist(arrays: MnistArrays, val_size: int, seed: int, train_limit: int 
 
     The test images are passed through untouched: they are only ever reported on.
     """
-    order = np.random.default_rng(seed).permutation(len(arrays.train_labels))
-    val_idx, train_idx = order[:val_size], order[val_size:]
+    val_idx, train_idx = validation_split(len(arrays.train_labels), val_size, seed)
     if train_limit:
         train_idx = train_idx[:train_limit]
     return Splits(

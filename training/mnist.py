@@ -71,6 +71,13 @@ class MnistArrays:
     sha256: dict[str, str]  # decompressed-content checksum of each file that was loaded
 
 
+def validation_split(count: int, val_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(validation indices, training indices) of `count` MNIST training images: `val_size` held
+    out, chosen by `seed` alone."""
+    order = np.random.default_rng(seed).permutation(count)
+    return order[:val_size], order[val_size:]
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
