@@ -30,7 +30,13 @@ from benchmarks.paper_scenes import form_boxes, neighbour_fragments, pencil, rul
 from benchmarks.photo_scenes import low_resolution, phone_photo, sticky_note, whiteboard
 from benchmarks.scene_kit import Box, Renderer, Rng, Scene
 from training.config import TrainConfig
-from training.mnist import MnistArrays, validation_split
+from training.mnist import (
+    MnistArrays,
+    MnistSource,
+    add_data_dir_argument,
+    load_mnist,
+    validation_split,
+)
 
 __all__ = ["SCENE_KINDS", "SPLITS", "SURFACES", "LabelledNumber", "LabelledScene", "NumberScene",
            "Scene", "Split", "generate_numbers", "generate_scenes", "render_number", "render_scene",
@@ -216,8 +222,6 @@ def accuracy_per_kind(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from training.mnist import MnistSource, add_data_dir_argument, load_mnist  # the CLI's only
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder the PNG sheets go to")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune",
