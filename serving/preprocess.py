@@ -59,9 +59,11 @@ class PreprocessConfig:
     @classmethod
     def first_version(cls) -> PreprocessConfig:
         """The service's first, plain MNIST-style pipeline (kept as the benchmarks' baseline):
-        no line removal, the largest stroke group is the digit."""
-        return cls(lines=None, components=ComponentConfig(drop_border_fragments=False,
-                                                          centre_weight=0.0, join_gap=0.25),
+        no line removal, the largest stroke group is the digit, the paper's light estimated
+        over half the image."""
+        return cls(ink=InkConfig(background_window=0.5), lines=None,
+                   components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
+                                              join_gap=0.25),
                    pieces=None, frame=None, dark_guess=False)
 
 

@@ -24,7 +24,7 @@ MISSED_BEFORE = {"sticky_note": (1, 12, 16, 34, 39, 44, 697, 875, 1092, 1944, 23
                  "phone_photo": (2, 3, 14, 16, 25, 38), "ruled_paper": (14, 17, 39, 97)}
 # Notes on a dark desk whose likelier reading is the light note with the digit as its hole: the
 # model finds no digit in that, and the dark-ink reading, offered beside it, is the digit.
-LIGHT_NOTES = (149, 242, 371, 391, 488)
+LIGHT_NOTES = (36, 56, 371, 391, 488)
 
 
 @pytest.mark.parametrize("kind", sorted(MISSED_BEFORE))
