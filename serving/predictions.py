@@ -16,6 +16,11 @@ from serving.numbers import Box
 from serving.preprocess import Alternative
 
 INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
+UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a piece
+SURE_PIECE = 0.9  # ... read as another digit with at least this confidence. A neighbour's
+# fragment touching the digit in a crop makes the whole an unsure other digit. Heldout neighbour
+# crops (900 more): 93.7 → 95.1 %, heldout forms 95.0 → 96.3 %, tuning non-digits answered ≥ 0.9
+# unchanged (16 of 2,000); (0.5–0.97, 0.9–0.99) all gave 94.8–95.3 % on those crops
 
 
 class Status(enum.Enum):
@@ -110,20 +115,25 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
         assert pending.answer is not None  # invariant of Pending
         return pending.answer
     main = _reading(future, threshold, pending.box)
-    if main.status is not Status.NOT_A_DIGIT:
-        return main
-    return best_reading(main, [_reading(reading, alternative.threshold(threshold),
-                                        alternative.ink_box)
+    return best_reading(main, [(_reading(reading, alternative.threshold(threshold),
+                                         alternative.ink_box), alternative)
                                for reading, alternative in pending.alternatives])
 
 
-def best_reading(main: Prediction, alternatives: Sequence[Prediction]) -> Prediction:
-    """The answer for an image from its main reading and its alternatives' (PreparedImage.
-    alternatives): the main one unless it is NOT_A_DIGIT and an alternative is a digit; then the
-    surest of those."""
-    if main.status is not Status.NOT_A_DIGIT:
-        return main
-    digits = [reading for reading in alternatives if reading.status is Status.DIGIT]
+def best_reading(main: Prediction,
+                 alternatives: Sequence[tuple[Prediction, Alternative]]) -> Prediction:
+    """The answer for an image from its main reading and its alternatives' readings (with the
+    PreparedImage.alternatives they read): when the main one is NOT_A_DIGIT, the surest
+    alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest piece read as
+    another digit with at least SURE_PIECE; else the main one."""
+    if main.status is Status.NOT_A_DIGIT:
+        digits = [reading for reading, _ in alternatives if reading.status is Status.DIGIT]
+    elif main.status is Status.DIGIT and main.confidence < UNSURE_DIGIT:
+        digits = [reading for reading, alternative in alternatives
+                  if alternative.piece and reading.status is Status.DIGIT
+                  and reading.digit != main.digit and reading.confidence >= SURE_PIECE]
+    else:
+        digits = []
     return max(digits, key=lambda reading: reading.confidence, default=main)
 
 

@@ -85,6 +85,8 @@ class Alternative:
     ink_box: tuple[int, int, int, int]  # (left, top, right, bottom) px of the input
     max_not_digit: float = 1.0  # the reading is a digit only below this not-a-digit probability
     # (as well as below the model's threshold)
+    piece: bool = False  # a piece of the main reading's strokes, a neighbour's fragment cut off:
+    # it may also replace a main digit the model is unsure of (serving.predictions.best_reading)
 
     def threshold(self, model_threshold: float) -> float:
         """The not-a-digit threshold this reading is judged by."""
@@ -230,7 +232,7 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
         return BLANK
     pixels, box = _rendered(clean, strokes, config)
     alternatives = [] if config.pieces is None else [
-        Alternative(*_rendered(clean, piece, config))
+        Alternative(*_rendered(clean, piece, config), piece=True)
         for piece in central_pieces(strokes, config.pieces)]
     unframed = None if config.frame is None else without_frame(strokes, config.frame)
     if unframed is not None:

@@ -8,15 +8,20 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
+import numpy as np
 import pytest
 
+import serving.predictions
 from benchmarks.scenes import SPLITS, generate_scenes
 from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH
-from serving.preprocess import PreprocessConfig
+from serving.predictions import SURE_PIECE, UNSURE_DIGIT, best_reading
+from serving.preprocess import Alternative, PreprocessConfig
 from serving.segment import SegmentConfig
 
 TOUCHING_BEFORE = (37, 49, 98, 111, 169, 173, 204, 239)  # neighbour_fragments, tuning split
+UNSURE_WHOLE = (52, 130, 193, 257, 366)  # ... whose whole (digit and fragment) was an unsure
+# other digit
 NARROW_PAIRS = (102, 113, 128, 142, 152, 276)  # ... whose strokes with the neighbour's are
 # narrower than 0.9 × their height (five 1s and a 4)
 
@@ -83,3 +88,37 @@ def test_the_async_and_streaming_paths_read_the_middle_piece_too(crops, engine):
 
     streamed = asyncio.run(stream())
     assert [streamed[i].digit for i in range(len(inputs))] == [c.label for c in crops]
+
+
+def test_a_sure_piece_replaces_an_unsure_whole(mnist, engine, monkeypatch):
+    crops = list(generate_scenes(mnist.train_images, mnist.train_labels, UNSURE_WHOLE,
+                                 ["neighbour_fragments"], SPLITS["tune"].seed, mnist.train_images))
+    inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
+    answers = engine.classify(inputs, timeout_s=60)
+    assert [(p.status, p.digit) for p in answers] == [(Status.DIGIT, c.label) for c in crops]
+    with monkeypatch.context() as patch:
+        patch.setattr(serving.predictions, "UNSURE_DIGIT", 0.0)  # pieces only for non-digits
+        wholes = engine.classify(inputs, timeout_s=60)
+    for whole, answer, crop in zip(wholes, answers, crops, strict=True):
+        assert whole.status is Status.DIGIT and whole.digit != crop.label
+        assert whole.confidence < UNSURE_DIGIT <= SURE_PIECE <= answer.confidence
+        assert answer.box[2] - answer.box[0] < whole.box[2] - whole.box[0]  # a narrower piece
+
+
+def test_only_a_sure_piece_of_another_digit_replaces_only_an_unsure_digit():
+    def digit(value: int, confidence: float) -> Prediction:
+        return Prediction(Status.DIGIT, digit=value, confidence=confidence)
+
+    pixels = np.zeros((28, 28), np.uint8)
+    piece = Alternative(pixels, (0, 0, 5, 5), piece=True)
+    guess = Alternative(pixels, (0, 0, 5, 5), max_not_digit=0.5)
+    unsure, sure = digit(5, UNSURE_DIGIT - 0.1), digit(5, UNSURE_DIGIT)
+    seven = digit(7, SURE_PIECE)
+    assert best_reading(unsure, [(seven, piece)]) == seven
+    assert best_reading(unsure, [(seven, guess)]) == unsure  # guesses only stand in for no digit
+    assert best_reading(sure, [(seven, piece)]) == sure
+    assert best_reading(unsure, [(digit(7, SURE_PIECE - 0.01), piece)]) == unsure
+    assert best_reading(unsure, [(digit(5, 0.99), piece)]) == unsure  # the same digit: the whole
+    nothing = Prediction(Status.NOT_A_DIGIT)
+    assert best_reading(nothing, [(digit(7, 0.3), guess)]).digit == 7
+    assert best_reading(Prediction(Status.BLANK), [(seven, piece)]).status is Status.BLANK

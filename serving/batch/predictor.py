@@ -102,8 +102,8 @@ class BatchPredictor:
         """The service's answer for an image from its next rows of `scores`: its main reading,
         then one per alternative (serving.predictions.best_reading)."""
         main = prediction_from(next(scores), self.threshold, prepared.ink_box)
-        alternatives = [prediction_from(next(scores), alternative.threshold(self.threshold),
-                                        alternative.ink_box)
+        alternatives = [(prediction_from(next(scores), alternative.threshold(self.threshold),
+                                         alternative.ink_box), alternative)
                         for alternative in prepared.alternatives]
         return best_reading(main, alternatives)
 
