@@ -10,9 +10,12 @@ import pytest
 from PIL import Image
 
 from benchmarks.number_scenes import generate_numbers
+from serving.decode import ImageLimits
 from serving.engine import DigitEngine, ImageInput
-from serving.model import DEFAULT_MODEL_PATH
+from serving.model import DEFAULT_MODEL_PATH, OnnxModel
+from serving.number_layout import layout_encoded, read_layout
 from serving.numbers import NumberReading, NumberStatus
+from serving.segment import SegmentConfig
 from training.mnist import MnistArrays
 
 Box = tuple[int, int, int, int]  # (left, top, right, bottom) px
@@ -155,3 +158,22 @@ def test_touching_digits_are_read_from_pieces_between_any_two_cuts(engine, mnist
     readings = engine.read_number(inputs, TIMEOUT_S)
     assert [numbers[i].text for i in wanted] == list(wanted.values())
     assert [r.number for r in readings] == list(wanted.values())
+
+
+def test_a_narrow_pair_of_touching_digits_is_cut_too(engine, mnist):
+    # Tuning numbers (MNIST training digits, seed 11) whose touching 1 and neighbour make a
+    # unit narrower than 0.9 × the digit height, which only wider units were cut at: the model
+    # found no digit in the pair, so the whole was NOT_A_NUMBER.
+    wanted = {140: "11", 142: "1591"}
+    numbers = list(generate_numbers(mnist.train_images, mnist.train_labels, max(wanted) + 1, 11))
+    assert [numbers[i].text for i in wanted] == list(wanted.values())
+    inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
+    assert [r.number for r in engine.read_number(inputs, TIMEOUT_S)] == list(wanted.values())
+    model = OnnxModel.load(DEFAULT_MODEL_PATH)
+    wide_only = SegmentConfig(split_aspect=0.9)
+    for i in wanted:
+        layout = layout_encoded(numbers[i].scene.data, ImageLimits(), segment=wide_only)
+        assert layout is not None
+        reading = read_layout(layout, list(model.predict(layout.pixels)),
+                              model.metadata.not_digit_threshold)
+        assert reading.status is NumberStatus.NOT_A_NUMBER, i
