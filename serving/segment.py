@@ -31,8 +31,8 @@ class SegmentConfig:
     # of pieces and piece_cost, a digit is cut only when its pieces are surer digits than the
     # whole. 350 heldout numbers, seeds 11 / 12, 0.9 / 0.8 / 0.7 / 0.65 / 0.6 / 0.5: 82.6 / 83.1
     # / 83.7 / 83.7 / – / 83.7 % and 84.0 / 84.9 / 85.4 / 85.1 / 85.1 / 85.1 %; 700 tuning numbers
-    # 86.4 → 87.6 % from 0.9 to 0.7 (an earlier lattice, of whole units: 0.7 → 81.3 %, 0.9 →
-    # 86.1 %)
+    # 86.4 → 87.6 % from 0.9 to 0.7 (an earlier sweep, before the rest of the lattice was
+    # settled: 0.7 → 81.3 %, 0.9 → 86.1 %; with the paper window of then, 0.5: 86.1 → 87.3 %)
     digit_aspect: float = 0.42  # typical digit width over height, for the number of digits of a
     # wide group (MNIST training digits: median 0.62 without 1s; touching digits overlap)
     cut_window: float = 0.3  # a cut is sought within this share of a digit's width of the even
