@@ -116,9 +116,18 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
         assert pending.answer is not None  # invariant of Pending
         return pending.answer
     main = _reading(future, threshold, pending.box)
+    if not open_to_alternatives(main):
+        return main  # most images: their alternatives' rows are not read
     return best_reading(main, [(_reading(reading, alternative.threshold(threshold),
                                          alternative.ink_box), alternative)
                                for reading, alternative in pending.alternatives])
+
+
+def open_to_alternatives(main: Prediction) -> bool:
+    """Whether an alternative reading may answer instead of the main one: it is no digit, or a
+    digit read below UNSURE_DIGIT."""
+    return main.status is Status.NOT_A_DIGIT or (
+        main.status is Status.DIGIT and main.confidence < UNSURE_DIGIT)
 
 
 def best_reading(main: Prediction,
@@ -127,14 +136,14 @@ def best_reading(main: Prediction,
     PreparedImage.alternatives they read): when the main one is NOT_A_DIGIT, the surest
     alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest piece read as
     another digit with at least SURE_PIECE; else the main one."""
+    if not open_to_alternatives(main):
+        return main
     if main.status is Status.NOT_A_DIGIT:
         digits = [reading for reading, _ in alternatives if reading.status is Status.DIGIT]
-    elif main.status is Status.DIGIT and main.confidence < UNSURE_DIGIT:
+    else:
         digits = [reading for reading, alternative in alternatives
                   if alternative.piece and reading.status is Status.DIGIT
                   and reading.digit != main.digit and reading.confidence >= SURE_PIECE]
-    else:
-        digits = []
     return max(digits, key=lambda reading: reading.confidence, default=main)
 
 
