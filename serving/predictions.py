@@ -96,7 +96,8 @@ class Pending:
     answer: Prediction | None = None
     box: Box | None = None
     alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # other readings of the
-    # image (PreparedImage.alternatives), used when `future`'s finds no digit
+    # image (PreparedImage.alternatives), used when `future`'s is open to them
+    # (open_to_alternatives: no digit, or an unsure one)
 
     @property
     def futures(self) -> tuple[Future[Scores], ...]:

@@ -102,8 +102,9 @@ class PreparedImage:
     ink_box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) px of the input
     inverted: bool = False  # True: the input had dark ink on light paper
     alternatives: tuple[Alternative, ...] = ()  # readings to try when the model finds no digit
-    # in `pixels`: the middle piece of strokes that a neighbour touching the digit carried to the
-    # image's edge (segment.central_pieces); the digit inside a frame; the dark-ink reading
+    # in `pixels` (the pieces also when it is unsure of one, serving.predictions.best_reading):
+    # the middle piece of strokes that a neighbour touching the digit carried to the image's edge
+    # (segment.central_pieces); the digit inside a frame; the dark-ink reading
 
     def __post_init__(self) -> None:
         if self.blank != (self.pixels is None):
