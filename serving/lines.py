@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from serving.box_sides import SideConfig, box_sides
 from serving.imageops import (
     expand_ranges,
     horizontal_runs,
@@ -42,6 +43,8 @@ class LineConfig:
     # resolution
     gap: float = 0.12  # gaps in a line up to this long are bridged (where a stroke crosses it,
     # JPEG and faint ink), fraction of the shorter side
+    sides: SideConfig | None = field(default_factory=SideConfig)  # a box's or grid's side that
+    # the rules above kept is removed too; None: kept
 
     def __post_init__(self) -> None:
         for name in ("border_length", "free_length", "edge_margin", "box_side", "corner"):
@@ -136,7 +139,12 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))
     vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
     lines = (horizontal & thin_rows) | (vertical & thin_cols)
-    return mask & ~lines, lines
+    strokes = mask & ~lines
+    if config.sides is not None:
+        sides = box_sides(strokes, lines, config.sides)
+        lines |= sides
+        strokes &= ~sides
+    return strokes, lines
 
 
 def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
