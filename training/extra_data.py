@@ -22,7 +22,6 @@ from serving.preprocess import prepare_array, prepare_encoded
 from training.config import ExtraDataConfig
 from training.continental import TRAIN_WRITERS, generate_continental
 from training.dataset import LabelledImages, Splits, with_extra
-from training.lone_strokes import looks_like_a_one
 from training.negatives import generate_negatives
 
 NOT_A_DIGIT = 10  # class index of "not a digit"
@@ -236,8 +235,7 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
                 on_chunk: Callable[[int], None] | None = None,
                 digits: tuple[np.ndarray, np.ndarray] | None = None) -> ExtraImages:
     """The synthetic images of one split ("train" or "val"), cached under `cache_dir`; digit
-    pieces are cut from `digits` (images, labels) of that split. Negatives that preprocessing
-    left as a lone upright stroke are not returned (training.lone_strokes)."""
+    pieces are cut from `digits` (images, labels) of that split."""
     negatives = config.negatives_train if split == "train" else config.negatives_val
     continental = config.continental_train if split == "train" else config.continental_val
     seed = config.seed if split == "train" else config.seed + 1
@@ -245,7 +243,7 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
     cache = cache_dir / f"extra-{split}-{key}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache) as saved:
-            return without_lone_strokes(ExtraImages(saved["images"], saved["labels"]))
+            return ExtraImages(saved["images"], saved["labels"])
     extra = ExtraImages.empty()
     if negatives:
         extra = extra + preprocessed_negatives(negatives, seed, "train", on_chunk)
@@ -269,13 +267,7 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
         partial = cache.with_suffix(".partial.npz")
         np.savez(partial, images=extra.images, labels=extra.labels)
         os.replace(partial, cache)
-    return without_lone_strokes(extra)
-
-
-def without_lone_strokes(extra: ExtraImages) -> ExtraImages:
-    """`extra` less the "not a digit" images that are a lone upright stroke: a 1 to a reader."""
-    dropped = (extra.labels == NOT_A_DIGIT) & looks_like_a_one(extra.images)
-    return ExtraImages(extra.images[~dropped], extra.labels[~dropped])
+    return extra
 
 
 def add_extra(splits: Splits, config: ExtraDataConfig, cache_dir: Path | None,
