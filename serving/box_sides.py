@@ -17,34 +17,32 @@ from serving.imageops import component_boxes, label_components, max_filter
 
 @dataclass(frozen=True)
 class SideConfig:
-    """What a kept side looks like, as fractions of the image side along it."""
+    """What a kept side looks like (how long it is, and how near the lines meet it, are the line
+    rules' own: LineConfig.box_side and LineConfig.corner)."""
 
-    min_length: float = 0.15  # a side is at least this long (LineConfig.box_side)
-    min_aspect: float = 3.0  # ... and this many times longer than its box is wide
-    reach: float = 0.02  # the lines meet it within this distance, fraction of the longer side
-    end: float = 0.25  # ... within this share of its length from each of its ends
+    min_aspect: float = 3.0  # a side is this many times longer than its box is wide
+    end: float = 0.25  # the lines meet it within this share of its length from each of its ends
     tolerance_px: float = 1.5  # contacts within this distance beyond its edge are on neither side
 
     def __post_init__(self) -> None:
-        for name in ("min_length", "reach", "end"):
-            if not 0 < getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        if not 0 < self.end < 1:
+            raise ValueError(f"end must be in (0, 1), got {self.end}")
         if self.min_aspect < 1 or self.tolerance_px < 0:
             raise ValueError("min_aspect must be ≥ 1 and tolerance_px ≥ 0")
 
 
-def box_sides(strokes: np.ndarray, lines: np.ndarray, config: SideConfig) -> np.ndarray:
-    """bool mask of the components of `strokes` that are a box's or grid's kept side."""
+def box_sides(strokes: np.ndarray, lines: np.ndarray, min_length: float, reach: int,
+              config: SideConfig) -> np.ndarray:
+    """bool mask of the components of `strokes` that are a box's or grid's kept side: at least
+    `min_length` of the image's height long, met by `lines` within `reach` px."""
     sides = np.zeros_like(strokes)
     if not lines.any():
         return sides
-    height, width = strokes.shape
     labels, count = label_components(strokes)
     boxes = component_boxes(labels, count)
     tall = boxes[:, 1] - boxes[:, 0]
-    upright = (tall >= config.min_length * height) & (
+    upright = (tall >= min_length * strokes.shape[0]) & (
         tall >= config.min_aspect * (boxes[:, 3] - boxes[:, 2]))
-    reach = max(1, round(config.reach * max(height, width)))
     for label in np.flatnonzero(upright[1:]) + 1:
         top, bottom, left, right = (int(v) for v in boxes[label])
         window = (slice(max(0, top - reach), bottom + reach),

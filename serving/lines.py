@@ -141,7 +141,7 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     lines = (horizontal & thin_rows) | (vertical & thin_cols)
     strokes = mask & ~lines
     if config.sides is not None:
-        sides = box_sides(strokes, lines, config.sides)
+        sides = box_sides(strokes, lines, config.box_side, reach, config.sides)
         lines |= sides
         strokes &= ~sides
     return strokes, lines
