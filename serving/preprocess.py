@@ -202,12 +202,18 @@ class CleanInk:
         window = (slice(max(0, top - margin), bottom + margin),
                   slice(max(0, left - margin), right + margin))
         near = strokes[window]
-        values = self.ink.digit_ink(near, window)
-        lines = self.lines[window]
-        if lines.any():
-            values = values * ~(max_filter(lines, 3) & ~near)
+        values = self.ink_near(near, window)
         y0, x0 = window[0].start, window[1].start
         return render_digit(values, near, (top - y0, bottom - y0, left - x0, right - x0), render)
+
+    def ink_near(self, strokes: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+        """float [window]: the ink (0–1) near `strokes` (self.strokes within `window`), with the
+        removed lines' pixels beside them dropped."""
+        values = self.ink.digit_ink(strokes, window)
+        lines = self.lines[window]
+        if lines.any():
+            values = values * ~(max_filter(lines, 3) & ~strokes)
+        return values
 
 
 def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig,

@@ -105,6 +105,11 @@ class Lattice:
     digit_height: float  # median height of the number's digits, analysed px
     upright: np.ndarray  # int32 [H, W]: each pixel's column once the writing's slant is undone
 
+    def strokes(self) -> np.ndarray:
+        """bool [H, W]: the pixels of every unit (the number's ink, specks dropped)."""
+        labels = sorted({label for reading in self.readings for label in reading.labels})
+        return np.isin(self.groups.labels, labels)
+
     def piece(self, reading: Reading) -> np.ndarray | None:
         """The mask pixels of a reading's digit (image-sized); None when it has no ink."""
         boxes = self.groups.boxes[list(reading.labels)]
