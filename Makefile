@@ -12,9 +12,10 @@ CHECKPOINT ?= $(RUN_DIR)/best.pt
 EXPORT_DIR ?= exported
 ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
+NUMBER_ARGS ?=
 
-.PHONY: help venv browser train export evaluate evaluate-onnx plots test lint bench bench-train \
-	protos serve bench-serve bench-preprocess bench-real bench-batch demo bench-demo proxy clean
+.PHONY: help venv browser train train-digits train-numbers export export-digits export-numbers \
+	evaluate evaluate-onnx plots test lint bench bench-train protos serve bench-serve bench-preprocess bench-real bench-batch demo bench-demo proxy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -27,11 +28,23 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install Digits with its dependencies
 
-train: $(STAMP)  ## train a model (PRESET=default|fast|smoke, ARGS="--resume ...")
+train: train-digits train-numbers  ## train the digit classifier, then the number reader
+
+train-digits: $(STAMP)  ## train the classifier (PRESET=default|fast|smoke, ARGS="--resume ...")
 	$(PY) -m training.train --preset $(PRESET) --runs-dir $(RUNS_DIR) $(ARGS)
 
-export: $(STAMP)  ## export the best checkpoint of PRESET to exported/ as verified ONNX
+train-numbers: $(STAMP)  ## train the number reader (preset PRESET; ARGS' --resume, NUMBER_ARGS)
+	$(PY) -m training.train_numbers --preset $(PRESET) --runs-dir $(RUNS_DIR) \
+		$(filter --resume,$(ARGS)) $(NUMBER_ARGS)
+
+export: export-digits export-numbers  ## export both models of PRESET to exported/, verified
+
+export-digits: $(STAMP)  ## export the classifier's best checkpoint as verified ONNX
 	$(PY) -m training.export --checkpoint $(CHECKPOINT) --out-dir $(EXPORT_DIR)
+
+export-numbers: $(STAMP)  ## export the number reader's best checkpoint as verified ONNX
+	$(PY) -m training.export_numbers --checkpoint $(RUNS_DIR)/numbers/$(PRESET)/best.pt \
+		--out-dir $(EXPORT_DIR)
 
 evaluate: $(STAMP)  ## test-set report for the checkpoint of PRESET
 	$(PY) -m training.evaluate --checkpoint $(CHECKPOINT)
