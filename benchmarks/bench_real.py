@@ -67,9 +67,10 @@ log = logging.getLogger("bench_real")
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DEFAULT_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
-PIPELINES: dict[str, PreprocessConfig] = {  # column name → the preprocessing its server runs
-    "baseline": PreprocessConfig.first_version(),
-    "Digits": PreprocessConfig(),
+PIPELINES: dict[str, EngineConfig] = {  # column name → how its server finds and reads digits
+    # the service's first version: plain preprocessing, numbers cut into digits alone
+    "baseline": EngineConfig(preprocess=PreprocessConfig.first_version(), number_reader=False),
+    "Digits": EngineConfig(),
 }
 FASHION_MNIST = "not available offline (no copy on this machine; nothing is downloaded)"
 
@@ -101,14 +102,14 @@ class Report:
 
 
 @contextlib.contextmanager
-def loopback_servers(model: Path, pipelines: dict[str, PreprocessConfig]) -> Iterator[dict[str, str]]:
+def loopback_servers(model: Path, pipelines: dict[str, EngineConfig]) -> Iterator[dict[str, str]]:
     """One started server per pipeline on 127.0.0.1 (free ports); yields name → address."""
     servers: list[DigitsServer] = []
     addresses = {}
     try:
-        for name, preprocess in pipelines.items():
+        for name, engine in pipelines.items():
             server, port = create_server(ServerConfig(
-                address="127.0.0.1:0", model_path=model, engine=EngineConfig(preprocess=preprocess),
+                address="127.0.0.1:0", model_path=model, engine=engine,
                 grace_s=1.0))
             servers.append(server)
             server.start()
@@ -119,12 +120,12 @@ def loopback_servers(model: Path, pipelines: dict[str, PreprocessConfig]) -> Ite
             server.stop()
 
 
-def time_pipelines(sets: RealSets, pipelines: dict[str, PreprocessConfig],
+def time_pipelines(sets: RealSets, pipelines: dict[str, EngineConfig],
                    ) -> dict[str, dict[str, Timing]]:
     """Per pipeline: preprocessing CPU time per image set, and of all scene photos together
     ("photos")."""
     groups = {**sets.digits, "non_digits": sets.negatives, **sets.outside}
-    ms = {name: preprocessing_ms([item.data for item in items], list(pipelines.values()))
+    ms = {name: preprocessing_ms([item.data for item in items], [p.preprocess for p in pipelines.values()])
           for name, items in groups.items()}
     timing = {}
     for p, pipeline in enumerate(pipelines):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -13,7 +14,14 @@ import numpy as np
 from serving.batcher import BatcherConfig, BatcherStats, DynamicBatcher
 from serving.errors import DigitsError
 from serving.model import ModelMetadata, OnnxModel, RuntimeConfig
-from serving.number_layout import NumberLayout, layout_encoded, layout_raw, read_layout
+from serving.number_layout import (
+    NumberLayout,
+    ReaderDigits,
+    layout_encoded,
+    layout_raw,
+    read_layout,
+)
+from serving.number_reader import READER_METADATA_FILE, NumberReaderModel, frame_digits
 from serving.numbers import NumberReading, NumberStatus
 from serving.predictions import (
     ImageInput,
@@ -34,6 +42,8 @@ from serving.preprocess import (
 from serving.stream import Stream
 from serving.waiting import futures_of, wait_all, wait_all_async
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class PendingNumber:
@@ -41,6 +51,7 @@ class PendingNumber:
 
     layout: NumberLayout | NumberReading  # a NumberReading is final (error or blank)
     futures: tuple[Future[Scores], ...]  # one per candidate of the layout
+    reader: ReaderDigits | None = None  # the sequence reader's digits of the layout's line
 
 
 @dataclass(frozen=True)
@@ -52,22 +63,35 @@ class EngineConfig:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # how digits are
     # found in images; PreprocessConfig.first_version() is the benchmarks' baseline
+    number_reader: bool = True  # ReadNumber uses the number reader exported beside the model
+    # (number_reader.json) when there is one; False: the lattice of candidates reads alone
 
 
 class DigitEngine:
     """Turns images into predictions; one bad image never affects the others."""
 
-    def __init__(self, model: OnnxModel, config: EngineConfig | None = None) -> None:
+    def __init__(self, model: OnnxModel, config: EngineConfig | None = None,
+                 reader: NumberReaderModel | None = None) -> None:
         self.config = config or EngineConfig()
         self.model = model
+        self.reader = reader  # reads ReadNumber's numbers; None: the lattice alone does
         self._batcher: DynamicBatcher[Scores] = DynamicBatcher(
             lambda images: scores_of(model.predict(images)), self.config.batcher)
         self.threshold = model.metadata.not_digit_threshold
 
     @classmethod
     def load(cls, model_path: Path, config: EngineConfig | None = None) -> DigitEngine:
+        """The classifier at model_path, and the number reader exported beside it
+        (number_reader.json) when there is one."""
         config = config or EngineConfig()
-        return cls(OnnxModel.load(model_path, config.runtime), config)
+        reader_path = Path(model_path).parent / READER_METADATA_FILE
+        reader = None
+        if config.number_reader and reader_path.is_file():
+            reader = NumberReaderModel.load(reader_path, config.runtime)
+        elif config.number_reader:
+            log.warning("no number reader at %s: ReadNumber cuts numbers into digits alone",
+                        reader_path)
+        return cls(OnnxModel.load(model_path, config.runtime), config, reader)
 
     @property
     def metadata(self) -> ModelMetadata:
@@ -133,9 +157,33 @@ class DigitEngine:
         found = [layout for layout in layouts if isinstance(layout, NumberLayout)]
         futures = iter(self._batcher.submit(np.concatenate([layout.pixels for layout in found]))
                        if found else ())
-        return [PendingNumber(layout, tuple(next(futures) for _ in layout.pixels))
+        readers = iter(self._read_lines(found))
+        return [PendingNumber(layout, tuple(next(futures) for _ in layout.pixels), next(readers))
                 if isinstance(layout, NumberLayout) else PendingNumber(layout, ())
                 for layout in layouts]
+
+    def _read_lines(self, layouts: list[NumberLayout]) -> list[ReaderDigits | None]:
+        """The reader's digits of each layout's line (one batch for the call); Nones without a
+        reader or a line, or when the reader fails (the lattice then reads alone)."""
+        lines = [layout.line for layout in layouts]
+        present = [line for line in lines if line is not None]
+        if self.reader is None or not present:
+            return [None] * len(layouts)
+        try:
+            frames = iter(self.reader.probabilities([line.pixels for line in present]))
+        except Exception:  # onnxruntime raises its own untyped exceptions
+            log.exception("the number reader failed; the lattice reads these numbers alone")
+            return [None] * len(layouts)
+        stride = self.reader.metadata.frame_stride
+        out: list[ReaderDigits | None] = []
+        for line in lines:
+            if line is None:
+                out.append(None)
+                continue
+            probabilities = next(frames)
+            out.append(ReaderDigits(tuple(frame_digits(probabilities)), stride,
+                                    probabilities.shape[1]))
+        return out
 
     def number_outcome(self, pending: PendingNumber) -> NumberReading:
         """The reading of a finished image; a failed model run makes it an ERROR reading."""
@@ -147,7 +195,7 @@ class DigitEngine:
             if prediction.status is Status.ERROR:
                 return NumberReading(NumberStatus.ERROR, error=prediction.error)
             rows.append(future.result().probabilities)
-        return read_layout(pending.layout, rows, self.threshold)
+        return read_layout(pending.layout, rows, self.threshold, pending.reader)
 
     def read_number(self, images: Sequence[ImageInput],
                     timeout_s: float | None) -> list[NumberReading]:

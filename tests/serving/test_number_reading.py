@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.number_scenes import generate_numbers
+from benchmarks.scenes import SPLITS, split_digits
 from serving.decode import ImageLimits
 from serving.engine import DigitEngine, ImageInput
 from serving.model import DEFAULT_MODEL_PATH, OnnxModel
@@ -29,6 +30,15 @@ def engine() -> Iterator[DigitEngine]:
     if not DEFAULT_MODEL_PATH.is_file():
         pytest.fail(f"{DEFAULT_MODEL_PATH} is missing: run `make export` first")
     engine = DigitEngine.load(DEFAULT_MODEL_PATH)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def lattice_engine() -> Iterator[DigitEngine]:
+    """The engine without the number reader: the lattice of candidates reads numbers alone."""
+    engine = DigitEngine(OnnxModel.load(DEFAULT_MODEL_PATH))
+    assert engine.reader is None
     yield engine
     engine.close()
 
@@ -145,7 +155,7 @@ def test_blank_undecodable_and_raw_images_are_answered_each_alone(engine, mnist)
     assert_read_as(number, "01", boxes)
 
 
-def test_touching_digits_are_read_from_pieces_between_any_two_cuts(engine, mnist):
+def test_touching_digits_are_read_from_pieces_between_any_two_cuts(lattice_engine, mnist):
     # Tuning numbers (MNIST training digits, seed 11) with touching digits. 14, 74 and 86 were
     # misread while only the column with the least ink was tried as the cut; 22, 62, 95, 159
     # and 188 while a wide group could only be cut evenly, straight down, into pieces of one
@@ -155,12 +165,12 @@ def test_touching_digits_are_read_from_pieces_between_any_two_cuts(engine, mnist
     numbers = list(generate_numbers(mnist.train_images, mnist.train_labels, max(wanted) + 1, 11))
     assert all(numbers[i].scene.touching for i in wanted)
     inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
-    readings = engine.read_number(inputs, TIMEOUT_S)
+    readings = lattice_engine.read_number(inputs, TIMEOUT_S)
     assert [numbers[i].text for i in wanted] == list(wanted.values())
     assert [r.number for r in readings] == list(wanted.values())
 
 
-def test_a_narrow_pair_of_touching_digits_is_cut_too(engine, mnist):
+def test_a_narrow_pair_of_touching_digits_is_cut_too(lattice_engine, mnist):
     # Tuning numbers (MNIST training digits, seed 11) whose touching 1 and neighbour make a
     # unit narrower than 0.9 × the digit height, which only wider units were cut at: the model
     # found no digit in the pair, so the whole was NOT_A_NUMBER.
@@ -168,7 +178,7 @@ def test_a_narrow_pair_of_touching_digits_is_cut_too(engine, mnist):
     numbers = list(generate_numbers(mnist.train_images, mnist.train_labels, max(wanted) + 1, 11))
     assert [numbers[i].text for i in wanted] == list(wanted.values())
     inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
-    assert [r.number for r in engine.read_number(inputs, TIMEOUT_S)] == list(wanted.values())
+    assert [r.number for r in lattice_engine.read_number(inputs, TIMEOUT_S)] == list(wanted.values())
     model = OnnxModel.load(DEFAULT_MODEL_PATH)
     wide_only = SegmentConfig(split_aspect=0.9)
     for i in wanted:
@@ -177,3 +187,50 @@ def test_a_narrow_pair_of_touching_digits_is_cut_too(engine, mnist):
         reading = read_layout(layout, list(model.predict(layout.pixels)),
                               model.metadata.not_digit_threshold)
         assert reading.status is NumberStatus.NOT_A_NUMBER, i
+
+
+def test_touching_numbers_the_lattice_misreads_are_read_by_the_number_reader(
+        engine, lattice_engine, mnist):
+    # Heldout numbers (validation digits, seed 3001) with touching digits: cutting them into
+    # pieces first split a 2 in two ("2051683"), or took two digits as one ("196", "85").
+    wanted = {4: "205683", 20: "90627913", 30: "1916", 36: "895", 60: "440928"}
+    images, labels = split_digits(mnist, SPLITS["heldout"])
+    numbers = list(generate_numbers(images, labels, max(wanted) + 1, SPLITS["heldout"].seed))
+    assert [numbers[i].text for i in wanted] == list(wanted.values())
+    assert all(numbers[i].scene.touching for i in wanted)
+    inputs = [ImageInput(numbers[i].scene.data, encoded=True) for i in wanted]
+    assert engine.reader is not None
+    readings = engine.read_number(inputs, TIMEOUT_S)
+    assert [r.number for r in readings] == list(wanted.values())
+    for reading, i in zip(readings, wanted, strict=True):
+        assert all(0 < d.confidence <= 1 for d in reading.digits)
+        assert reading.confidence == pytest.approx(np.prod([d.confidence for d in reading.digits]))
+        # Each digit's box is where that digit is: its centre inside the digit's ink box.
+        for digit, (left, _, right, _) in zip(reading.digits, numbers[i].scene.digit_boxes,
+                                              strict=True):
+            assert left - 4 <= (digit.box[0] + digit.box[2]) / 2 <= right + 4, (i, digit)
+    alone = lattice_engine.read_number(inputs, TIMEOUT_S)
+    assert all(r.number != text for r, text in zip(alone, wanted.values(), strict=True))
+
+
+class _BrokenReader:
+    """A number reader whose runs fail, as onnxruntime's can."""
+
+    def __init__(self, reader):
+        self.metadata = reader.metadata
+
+    def probabilities(self, lines):
+        raise RuntimeError("onnxruntime failed")
+
+
+def test_a_failing_number_reader_leaves_the_numbers_to_the_lattice(engine, lattice_engine, mnist):
+    images, labels = split_digits(mnist, SPLITS["heldout"])
+    numbers = list(generate_numbers(images, labels, 6, SPLITS["heldout"].seed))
+    inputs = [ImageInput(n.scene.data, encoded=True) for n in numbers]
+    broken = DigitEngine(engine.model, engine.config, _BrokenReader(engine.reader))
+    try:
+        got = broken.read_number(inputs, TIMEOUT_S)
+    finally:
+        broken.close()
+    assert got == lattice_engine.read_number(inputs, TIMEOUT_S)
+    assert all(r.status is NumberStatus.NUMBER for r in got)
