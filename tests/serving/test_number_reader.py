@@ -11,10 +11,11 @@ import pytest
 from serving.decode import ImageLimits
 from serving.errors import ModelLoadError
 from serving.model import DEFAULT_MODEL_PATH
-from serving.number_layout import layout_encoded
+from serving.number_layout import ReaderDigits, frame_boxes, layout_encoded
 from serving.number_line import NumberLineConfig
 from serving.number_reader import (
     READER_METADATA_FILE,
+    FrameDigit,
     NumberReaderModel,
     ReaderMetadata,
     frame_digits,
@@ -78,3 +79,20 @@ def test_the_line_image_holds_the_number_and_maps_back_to_its_ink(mnist):
     width = boxes[0][2] - boxes[0][0]
     first = line.input_box(0, config.pad + width * line.column_scale / line.to_input)
     assert abs(first[0] - boxes[0][0]) <= 4 and abs(first[2] - boxes[0][2]) <= 4
+
+
+def test_without_a_matching_path_the_reader_s_frames_give_the_boxes(mnist):
+    page, boxes = spaced_number(mnist.test_images, [3, 2, 1], [40, 40])  # "014"
+    layout = layout_encoded(png(page), ImageLimits())
+    line = layout.line
+    stride = 2
+    frames = line.pixels.shape[1] // stride
+    # One frame of each digit, where that digit's ink is on the line.
+    centres = [((b[0] + b[2]) / 2 / line.to_input - line.box[2]) * line.column_scale + line.pad
+               for b in boxes]
+    digits = tuple(FrameDigit(d, 0.9, (int(c // stride), int(c // stride) + 1))
+                   for d, c in zip((0, 1, 4), centres, strict=True))
+    found = frame_boxes(line, ReaderDigits(digits, stride, frames))
+    for (left, top, right, bottom), box in zip(found, boxes, strict=True):
+        assert abs(left - box[0]) <= 4 and abs(right - box[2]) <= 4
+        assert abs(top - box[1]) <= 4 and abs(bottom - box[3]) <= 4

@@ -95,10 +95,12 @@ class DigitClassifierServicer:
 
     def ReadNumber(self, request, context):
         """Reads a whole number written in each image (e.g. "0417": 2 to at least 8 digits, touching or
-        spaced, on a paper photo or a canvas drawing). The digits are found left to right, split
-        where they touch, and classified in the same dynamic batches as Classify's images; leading
-        zeros are kept. Each image gets exactly one NumberResult, in request order. A Image.raw
-        image is read as one 28 × 28 digit. Limits and status codes: as Classify.
+        spaced, on a paper photo or a canvas drawing). Candidate digits are found left to right
+        and classified in the same dynamic batches as Classify's images: they decide whether the
+        image holds a number and where each digit is. The number reader (a second model, run once
+        per call on all of its images) reads the digits from the whole line, touching ones too;
+        leading zeros are kept. Each image gets exactly one NumberResult, in request order. A
+        Image.raw image is read as one 28 × 28 digit. Limits and status codes: as Classify.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
