@@ -119,8 +119,10 @@ def _dark_surround(mask: np.ndarray, labels: np.ndarray, ink: np.ndarray,
     ring = (near > 0) & ~max_filter(mask, 3)
     owner = near[ring]
     weight = np.maximum(ink, 1)
-    level = np.bincount(labels.ravel(), weights=shade.tone.ravel(), minlength=count + 1) / weight
-    paper = np.bincount(labels.ravel(), weights=shade.paper.ravel(), minlength=count + 1) / weight
+    inked = np.flatnonzero(labels)  # label 0's sums are never used: skip the paper's pixels
+    which = labels.ravel()[inked]
+    level = np.bincount(which, weights=shade.tone.ravel()[inked], minlength=count + 1) / weight
+    paper = np.bincount(which, weights=shade.paper.ravel()[inked], minlength=count + 1) / weight
     dark = shade.tone[ring] > paper[owner] + 0.75 * (level[owner] - paper[owner])
     around = np.bincount(owner, minlength=count + 1)
     return np.bincount(owner, weights=dark, minlength=count + 1) / np.maximum(around, 1)
