@@ -256,6 +256,8 @@ def _splits(member: np.ndarray, digit_height: float,
     options = [whole, *_even_splits(ink, most, config)]
     # Two touching digits: the next-best cuts too (the least ink can mislead).
     low, high = _cut_range(width, 2, 1, config)
+    if low >= high:
+        return tuple(options)
     taken = low + int(np.argmin(ink[low:high]))
     for cut in _local_minima(ink[low:high], [taken - low], config.extra_cuts):
         options.append(((0, low + cut), (low + cut, width)))
@@ -276,7 +278,8 @@ def _even_splits(ink: np.ndarray, most: int, config: SegmentConfig) -> list[tupl
         cuts = set()
         for j in range(1, pieces):
             low, high = _cut_range(width, pieces, j, config)
-            cuts.add(low + int(np.argmin(ink[low:high])))
+            if low < high:  # a unit a few px wide has no column left to cut at
+                cuts.add(low + int(np.argmin(ink[low:high])))
         if len(cuts) == pieces - 1:
             options.append(tuple(pairwise([0, *sorted(cuts), width])))
     return options
