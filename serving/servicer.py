@@ -213,4 +213,6 @@ class DigitClassifierServicer(pb_grpc.DigitClassifierServicer):
                 max_decoded_pixels=config.image_limits.max_pixels,
                 created=meta.created,
                 not_digit_threshold=meta.not_digit_threshold,
+                number_reader_version=("" if self._engine.reader is None
+                                       else self._engine.reader.metadata.version),
             )

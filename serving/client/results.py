@@ -140,6 +140,7 @@ class ModelInfo:
     created: str  # ISO date the model was exported
     not_digit_threshold: float  # not_digit_probability from which an image is NOT_A_DIGIT, in
     # (0, 1]; 1 when the model has no "not a digit" output
+    number_reader_version: str = ""  # the model that reads ReadNumber's digits; "" when none
 
     @classmethod
     def from_proto(cls, info: pb.GetModelInfoResponse) -> ModelInfo:
@@ -154,4 +155,5 @@ class ModelInfo:
             max_encoded_image_bytes=info.max_encoded_image_bytes,
             max_decoded_pixels=info.max_decoded_pixels, created=info.created,
             not_digit_threshold=info.not_digit_threshold,
+            number_reader_version=info.number_reader_version,
         )

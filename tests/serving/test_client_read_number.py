@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from serving.client import (
     NumberReading,
     NumberStatus,
 )
+from serving.model import DEFAULT_MODEL_PATH
+from serving.number_reader import READER_METADATA_FILE
 from serving.server import DigitsServer
 from tests.serving.mnist_numbers import DIGIT_INDICES, NUMBERS, number_page, png
 from training.mnist import MnistArrays
@@ -45,6 +48,9 @@ def test_numbers_of_2_4_and_8_mnist_digits_are_read_exactly(
     inputs = [path, png(pages[1]), pages[2], raw_five, np.full((40, 80), 255, np.uint8)]
     with DigitsClient(exported_server[1], ClientConfig(chunk_images=2)) as client:
         readings = client.read_number(inputs)  # in 3 calls
+        info = client.model_info()
+    reader = json.loads((DEFAULT_MODEL_PATH.parent / READER_METADATA_FILE).read_text())
+    assert info.number_reader_version == reader["version"] != ""
     assert [r.index for r in readings] == list(range(len(inputs)))
     assert [r.status for r in readings] == [NumberStatus.NUMBER] * 4 + [NumberStatus.BLANK]
     assert [r.number for r in readings] == [*NUMBERS, "5", ""]

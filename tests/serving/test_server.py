@@ -244,6 +244,7 @@ def test_model_info_describes_model_and_limits(stub: pb_grpc.DigitClassifierStub
     assert info.max_decoded_pixels == IMAGE_LIMITS.max_pixels
     assert info.created == "2026-11-26"
     assert info.not_digit_threshold == 1.0  # the fake model has no "not a digit" output
+    assert info.number_reader_version == ""  # the fake model has no number reader beside it
 
 
 def test_health_is_serving(channel: grpc.Channel) -> None:

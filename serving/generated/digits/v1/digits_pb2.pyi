@@ -171,7 +171,7 @@ class InputContract(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., dtype: _Optional[str] = ..., polarity: _Optional[_Union[Polarity, str]] = ...) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
-    __slots__ = ("name", "version", "test_accuracy", "input", "max_batch_size", "max_images_per_request", "max_message_bytes", "max_encoded_image_bytes", "max_decoded_pixels", "created", "not_digit_threshold")
+    __slots__ = ("name", "version", "test_accuracy", "input", "max_batch_size", "max_images_per_request", "max_message_bytes", "max_encoded_image_bytes", "max_decoded_pixels", "created", "not_digit_threshold", "number_reader_version")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TEST_ACCURACY_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +183,7 @@ class GetModelInfoResponse(_message.Message):
     MAX_DECODED_PIXELS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     NOT_DIGIT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_READER_VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     test_accuracy: float
@@ -194,4 +195,5 @@ class GetModelInfoResponse(_message.Message):
     max_decoded_pixels: int
     created: str
     not_digit_threshold: float
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., test_accuracy: _Optional[float] = ..., input: _Optional[_Union[InputContract, _Mapping]] = ..., max_batch_size: _Optional[int] = ..., max_images_per_request: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_encoded_image_bytes: _Optional[int] = ..., max_decoded_pixels: _Optional[int] = ..., created: _Optional[str] = ..., not_digit_threshold: _Optional[float] = ...) -> None: ...
+    number_reader_version: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., test_accuracy: _Optional[float] = ..., input: _Optional[_Union[InputContract, _Mapping]] = ..., max_batch_size: _Optional[int] = ..., max_images_per_request: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_encoded_image_bytes: _Optional[int] = ..., max_decoded_pixels: _Optional[int] = ..., created: _Optional[str] = ..., not_digit_threshold: _Optional[float] = ..., number_reader_version: _Optional[str] = ...) -> None: ...
