@@ -143,6 +143,23 @@ def metadata_path_for(model_path: Path) -> Path:
     return model_path if model_path.suffix == ".json" else model_path.with_suffix(".json")
 
 
+def inference_session(onnx_path: Path, config: RuntimeConfig) -> ort.InferenceSession:
+    """An onnxruntime CPU session of one graph as RuntimeConfig says; ModelLoadError when
+    onnxruntime cannot load it."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = config.resolved_intra_op_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning",
+                                     "1" if config.allow_spinning else "0")
+    try:
+        return ort.InferenceSession(str(onnx_path), sess_options=options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own untyped exceptions
+        raise ModelLoadError(f"onnxruntime cannot load {onnx_path}: {err}") from err
+
+
 class OnnxModel:
     """An exported digit classifier: uint8 images [N, 28, 28] in, probabilities [N, 10 or 11]
     out (the 11th, if present, is "not a digit")."""
@@ -159,24 +176,11 @@ class OnnxModel:
         meta_path = metadata_path_for(Path(model_path))
         metadata = ModelMetadata.from_file(meta_path)
         onnx_path = meta_path.parent / metadata.onnx_file
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.resolved_intra_op_threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning",
-                                         "1" if config.allow_spinning else "0")
-        try:
-            session = ort.InferenceSession(
-                str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as err:  # onnxruntime raises its own untyped exceptions
-            raise ModelLoadError(f"onnxruntime cannot load {onnx_path}: {err}") from err
-        model = cls(metadata, session)
+        model = cls(metadata, inference_session(onnx_path, config))
         for batch in config.warmup_batch_sizes:
             model.predict(np.zeros((batch, IMAGE_SIZE, IMAGE_SIZE), np.uint8))
         log.info("loaded model %s %s from %s (%d intra-op threads)", metadata.name,
-                 metadata.version, onnx_path, options.intra_op_num_threads)
+                 metadata.version, onnx_path, config.resolved_intra_op_threads)
         return model
 
     def _check_graph(self) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from serving.errors import ModelLoadError
-from serving.model import RuntimeConfig
+from serving.model import RuntimeConfig, inference_session
 
 READER_INPUT = "line"
 READER_OUTPUT = "frame_probabilities"
@@ -56,18 +56,7 @@ class ReaderRuntime:
 
     @classmethod
     def from_file(cls, onnx_path: Path, config: RuntimeConfig | None = None) -> ReaderRuntime:
-        config = config or RuntimeConfig()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = config.resolved_intra_op_threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning",
-                                         "1" if config.allow_spinning else "0")
-        try:
-            session = ort.InferenceSession(str(onnx_path), sess_options=options,
-                                           providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own untyped exceptions
-            raise ModelLoadError(f"onnxruntime cannot load {onnx_path}: {err}") from err
-        return cls(session)
+        return cls(inference_session(onnx_path, config or RuntimeConfig()))
 
     def run(self, lines: np.ndarray) -> np.ndarray:
         (probabilities,) = self._session.run([READER_OUTPUT], {READER_INPUT: lines})
