@@ -13,6 +13,7 @@ EXPORT_DIR ?= exported
 ONNX ?= $(EXPORT_DIR)/model.onnx
 ARGS ?=
 NUMBER_ARGS ?=
+DATA_DIR ?=  # a local MNIST folder for both trainers (or set $$MNIST_DIR)
 
 .PHONY: help venv browser train train-digits train-numbers export export-digits export-numbers \
 	evaluate evaluate-onnx plots test lint bench bench-train protos serve bench-serve bench-preprocess bench-real bench-batch demo bench-demo proxy clean
@@ -31,11 +32,12 @@ venv: $(STAMP)  ## create .venv and install Digits with its dependencies
 train: train-digits train-numbers  ## train the digit classifier, then the number reader
 
 train-digits: $(STAMP)  ## train the classifier (PRESET=default|fast|smoke, ARGS="--resume ...")
-	$(PY) -m training.train --preset $(PRESET) --runs-dir $(RUNS_DIR) $(ARGS)
+	$(PY) -m training.train --preset $(PRESET) --runs-dir $(RUNS_DIR) \
+		$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-train-numbers: $(STAMP)  ## train the number reader (preset PRESET; ARGS' --resume, NUMBER_ARGS)
+train-numbers: $(STAMP)  ## train the number reader (preset PRESET; ARGS' --resume/--restart, NUMBER_ARGS)
 	$(PY) -m training.train_numbers --preset $(PRESET) --runs-dir $(RUNS_DIR) \
-		$(filter --resume,$(ARGS)) $(NUMBER_ARGS)
+		$(filter --resume --restart,$(ARGS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(NUMBER_ARGS)
 
 export: export-digits export-numbers  ## export both models of PRESET to exported/, verified
 

@@ -195,6 +195,30 @@ def train(config: NumberTrainConfig, run_dir: Path, source: MnistSource, resume:
     return summary
 
 
+def prepare_run_dir(run_dir: Path, resume: bool, restart: bool) -> None:
+    """Refuse to overwrite an unfinished run; set a finished one's checkpoints aside (its cached
+    line images are kept and re-used)."""
+    last = run_dir / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise SystemExit(f"error: nothing to resume: {last} does not exist")
+        return
+    if not last.is_file():
+        return
+    results = [run_dir / name for name in ("best.pt", "last.pt", "summary.json")]
+    if not (run_dir / "summary.json").is_file():
+        if not restart:
+            raise SystemExit(f"error: {run_dir} holds an unfinished run; continue it with --resume "
+                             f"(make train ARGS=--resume) or start it over with --restart")
+        return
+    aside = run_dir / f"previous-{time.strftime('%Y%m%d-%H%M%S')}"
+    aside.mkdir()
+    for path in results:
+        if path.is_file():
+            path.rename(aside / path.name)
+    print(f"previous run's checkpoints moved to {aside}", file=sys.stderr)
+
+
 def load_reader(path: Path) -> NumberReader:
     """The reader of a best.pt / last.pt checkpoint, in eval mode."""
     state = load_checkpoint(path)
@@ -210,10 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--resume", action="store_true", help="continue from the run's last.pt")
+    parser.add_argument("--restart", action="store_true",
+                        help="start an unfinished run over instead of refusing to")
     add_data_dir_argument(parser)
     args = parser.parse_args(argv)
     config = PRESETS[args.preset]
     run_dir = args.runs_dir / "numbers" / config.name
+    prepare_run_dir(run_dir, args.resume, args.restart)
     summary = train(config, run_dir, MnistSource.from_env(args.data_dir), args.resume)
     print(f"best validation numbers read exactly: {summary['best_val_exact']:.2%} "
           f"({run_dir / 'best.pt'})")

@@ -43,6 +43,23 @@ def test_training_writes_lines_checkpoints_and_a_summary(exported):
     assert "resuming after epoch 1" in resumed.stdout
 
 
+def test_a_finished_run_is_set_aside_and_an_unfinished_one_is_never_overwritten(
+        exported, mnist_dir):
+    workdir = exported[0]
+    run = workdir / "runs" / "numbers" / "smoke"
+    again = run_module("training.train_numbers", "--preset", "smoke", "--runs-dir", "runs",
+                       "--data-dir", mnist_dir, cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    (aside,) = run.glob("previous-*")
+    assert {p.name for p in aside.iterdir()} == {"best.pt", "last.pt", "summary.json"}
+    assert (run / "best.pt").is_file() and (run / "lines-train.npz").is_file()
+    (run / "summary.json").unlink()  # as if stopped before its last epoch ended
+    refused = run_module("training.train_numbers", "--preset", "smoke", "--runs-dir", "runs",
+                         "--data-dir", mnist_dir, cwd=workdir)
+    assert refused.returncode != 0 and "unfinished run" in refused.stderr
+    assert (run / "last.pt").is_file()
+
+
 def test_the_export_is_verified_and_loads_for_serving(exported):
     workdir, _, _, export = exported
     assert "max probability difference" in export.stdout
