@@ -46,7 +46,8 @@ class Case:
     answer: str  # the digit or number read, or the status ("not a digit", "blank"...)
     confidence: float  # of the answer, in [0, 1]; 0 unless a digit or number was read
     boxes: tuple[tuple[int, int, int, int], ...]  # the ink classified, in the image's pixels
-    seen: tuple[np.ndarray, ...]  # uint8 [28, 28] per classified piece, as the model got it
+    seen: tuple[np.ndarray, ...]  # uint8 [28, 28] per classified piece, as the model got it; for
+    # a number read by the number reader, its line image [32, W] as the reader got it
     wrong: bool  # the answer is not the truth (for a non-digit: any digit answer is wrong)
 
 
@@ -59,7 +60,12 @@ def case_of(engine: DigitEngine, data: bytes, label: Label, group: str) -> Case:
         number = "".join(str(d.digit) for d in reading.digits)
         boxes = tuple(d.box for d in reading.digits)
         layout = layout_encoded(data, engine.config.image_limits, engine.config.preprocess)
-        seen = tuple(layout.pixels[layout.boxes.index(box)] for box in boxes) if layout else ()
+        if layout is None:
+            seen: tuple[np.ndarray, ...] = ()
+        elif engine.reader is not None and layout.line is not None:
+            seen = (np.round(layout.line.pixels * 255).astype(np.uint8),)
+        else:
+            seen = tuple(layout.pixels[layout.boxes.index(box)] for box in boxes)
         return Case(data, group, label, number if read else reading.status.value.replace("_", " "),
                     reading.confidence if read else 0.0, boxes, seen, number != label)
     prediction = engine.classify([image], TIMEOUT_S)[0]
@@ -83,9 +89,12 @@ def _cell(case: Case, width: int, font: ImageFont.ImageFont | ImageFont.FreeType
     side = min(SEEN_PX, (width - GAP_PX) // max(1, len(case.seen)) - GAP_PX)
     cell = Image.new("RGB", (width, photo.height + side + CAPTION_PX + 2 * GAP_PX), (40, 40, 60))
     cell.paste(photo, ((width - photo.width) // 2, 0))
-    for i, pixels in enumerate(case.seen):
-        seen = Image.fromarray(pixels).resize((side, side), Image.Resampling.NEAREST)
-        cell.paste(seen.convert("RGB"), (i * (side + GAP_PX), photo.height + GAP_PX))
+    left = 0
+    for pixels in case.seen:  # pieces are square; a number's line keeps its proportions
+        size = (min(width - left, round(side * pixels.shape[1] / pixels.shape[0])), side)
+        seen = Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST)
+        cell.paste(seen.convert("RGB"), (left, photo.height + GAP_PX))
+        left += size[0] + GAP_PX
     confidence = f" ({case.confidence:.2f})" if case.confidence else ""
     draw = ImageDraw.Draw(cell)
     top = photo.height + side + 2 * GAP_PX

@@ -39,6 +39,16 @@ def test_a_case_holds_the_28x28_the_model_saw_and_judges_non_digits_by_any_digit
     assert (blank.answer, blank.seen, blank.wrong) == ("blank", (), True)
 
 
+def test_a_number_case_holds_the_line_image_the_number_reader_read(engine, mnist):
+    digits = [mnist.test_images[i] for i in (3, 2, 1)]  # "012"
+    page = 255 - np.hstack([np.pad(d, ((8, 8), (4, 4))) for d in digits])
+    case = case_of(engine, png(np.kron(page, np.ones((3, 3), np.uint8))), "012", "number")
+    assert engine.reader is not None
+    (line,) = case.seen
+    assert line.dtype == np.uint8 and line.shape[0] == 32 and line.shape[1] > 2 * 32
+    assert case.answer == "012" and len(case.boxes) == 3 and not case.wrong
+
+
 def test_gallery_draws_one_cell_per_image(engine):
     page = np.full((60, 90), 230, np.uint8)
     page[10:50, 40:45] = 20
