@@ -10,7 +10,8 @@ from PIL import Image
 from serving.imageops import mask_box
 from serving.preprocess import CleanInk
 
-Box = tuple[int, int, int, int]  # (top, bottom, left, right), bottom/right exclusive
+AnalysedBox = tuple[int, int, int, int]  # (top, bottom, left, right) in the analysed image,
+# bottom/right exclusive (serving.numbers.Box is (left, top, right, bottom) in the input)
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class NumberLine:
     """The ink of a number scaled to a fixed height, and where it came from."""
 
     pixels: np.ndarray  # float32 [height, W], ink 0–1 on 0
-    box: Box  # the ink's box in the analysed image
-    scale: float  # line px per analysed px, across the line (its columns use column_scale)
-    column_scale: float  # line px per analysed px along the line (scale unless squeezed)
+    box: AnalysedBox  # the ink's box
+    column_scale: float  # line px per analysed px along the line (less than across it when the
+    # line was squeezed to max_width)
     pad: int
     ink_rows: np.ndarray  # int [2, box width]: per analysed column of the box, its first and
     # one-past-last ink row (analysed px); (0, 0) where the column has no ink
@@ -64,7 +65,8 @@ def number_line(clean: CleanInk, strokes: np.ndarray,
         return None
     top, bottom, left, right = box
     window = (slice(top, bottom), slice(left, right))
-    values = clean.ink_near(strokes[window], window).astype(np.float32)
+    inside = strokes[window]
+    values = clean.ink_near(inside, window).astype(np.float32)
     inner = config.height - 2 * config.pad
     scale = inner / (bottom - top)
     width = max(1, round((right - left) * scale))
@@ -73,10 +75,9 @@ def number_line(clean: CleanInk, strokes: np.ndarray,
     pixels = np.zeros((config.height, width + 2 * config.pad), np.float32)
     pixels[config.pad:config.pad + inner, config.pad:config.pad + width] = np.clip(
         np.asarray(image), 0, 1)
-    inside = strokes[window]
     inked = inside.any(axis=0)
     ink_rows = np.zeros((2, right - left), np.int64)
     ink_rows[0, inked] = top + inside.argmax(axis=0)[inked]
     ink_rows[1, inked] = bottom - inside[::-1].argmax(axis=0)[inked]
-    return NumberLine(pixels, box, scale, width / (right - left), config.pad, ink_rows,
+    return NumberLine(pixels, box, width / (right - left), config.pad, ink_rows,
                       clean.ink.to_input)

@@ -31,7 +31,6 @@ class ReaderMetadata:
     version: str
     onnx_file: str
     height: int  # px of the line image
-    pad: int  # empty px around the ink in the line image
     frame_stride: int  # line columns per frame
 
     @classmethod
@@ -42,8 +41,7 @@ class ReaderMetadata:
                 raise ValueError(f"metadata_version {raw.get('metadata_version')!r}, expected "
                                  f"{READER_METADATA_VERSION}")
             return cls(version=str(raw["version"]), onnx_file=str(raw["onnx_file"]),
-                       height=int(raw["input"]["shape"][2]), pad=int(raw["input"]["pad"]),
-                       frame_stride=int(raw["frame_stride"]))
+                       height=int(raw["input"]["shape"][2]), frame_stride=int(raw["frame_stride"]))
         except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
             raise ModelLoadError(f"cannot read the number reader's metadata {path}: {err}") from err
 
@@ -117,7 +115,3 @@ class NumberReaderModel:
             batch[row, 0, :, :line.shape[1]] = line
         frames = self._runtime.run(batch)
         return [p[:, :max(1, line.shape[1] // stride)] for p, line in zip(frames, lines, strict=True)]
-
-    def read(self, lines: list[np.ndarray]) -> list[list[FrameDigit]]:
-        """The digits of each line image."""
-        return [frame_digits(p) for p in self.probabilities(lines)]
