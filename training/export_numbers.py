@@ -27,7 +27,7 @@ from training.checkpoint import load_checkpoint
 from training.number_data import NumberLines
 from training.number_model import FRAME_STRIDE, greedy_decode
 from training.onnx_model import ONNX_OPSET
-from training.train_numbers import load_reader, make_batch
+from training.train_numbers import make_batch, reader_of
 
 PARITY_TOLERANCE = 1e-4  # largest allowed difference of any frame probability
 PARITY_LINES = 256  # validation lines compared frame by frame
@@ -46,7 +46,8 @@ class ExportedReader(nn.Module):
 
 def export_reader(checkpoint: Path, out_dir: Path) -> dict:
     """Write number_reader.onnx and number_reader.json into out_dir (atomically, after checks)."""
-    model = load_reader(checkpoint)
+    state = load_checkpoint(checkpoint)
+    model = reader_of(state)
     run_dir = checkpoint.parent
     val = NumberLines.load(run_dir / "lines-val.npz")
     height = val.pixels[0].shape[0]
@@ -79,7 +80,6 @@ def export_reader(checkpoint: Path, out_dir: Path) -> dict:
         if worst >= PARITY_TOLERANCE or onnx_right != torch_right:
             raise RuntimeError(f"ONNX and PyTorch disagree: max probability difference "
                                f"{worst:.1e}, exact reads {onnx_right} vs {torch_right}")
-        state = load_checkpoint(checkpoint)
         line = NumberLineConfig(height=height)
         metadata = {
             "metadata_version": READER_METADATA_VERSION,
@@ -93,9 +93,9 @@ def export_reader(checkpoint: Path, out_dir: Path) -> dict:
                       "description": "a number's ink 0–1 on 0, scaled to the line's height "
                                      "(serving.number_line)", "pad": line.pad},
             "output": {"name": READER_OUTPUT, "dtype": "float32",
-                       "shape": ["batch", 11, "width // 2"],
-                       "description": "per frame of 2 columns: softmax over blank (CTC) and "
-                                      "the digits 0..9"},
+                       "shape": ["batch", 11, f"width // {FRAME_STRIDE}"],
+                       "description": f"per frame of {FRAME_STRIDE} columns: softmax over "
+                                      f"blank (CTC) and the digits 0..9"},
             "frame_stride": FRAME_STRIDE,
             "validation": {"numbers": len(val.texts), "exact": onnx_right / len(val.texts),
                            "chosen_on": "numbers written with the classifier's validation "

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-BLANK = 0  # CTC's blank class; digit d is class d + 1
+from serving.number_reader import frame_digits
+
 FRAME_STRIDE = 2  # line columns per frame
 
 
@@ -76,15 +77,8 @@ class NumberReader(nn.Module):
 
 
 def greedy_decode(logits: torch.Tensor, lengths: torch.Tensor) -> list[str]:
-    """The digit strings of [N, 11, T] frame logits: best class per frame, repeats merged,
-    blanks dropped (frames beyond each length ignored)."""
-    best = logits.argmax(dim=1).tolist()
-    texts = []
-    for row, length in zip(best, lengths.tolist(), strict=True):
-        digits, previous = [], BLANK
-        for cls in row[:length]:
-            if cls != previous and cls != BLANK:
-                digits.append(str(cls - 1))
-            previous = cls
-        texts.append("".join(digits))
-    return texts
+    """The digit strings of [N, 11, T] frame scores (logits or probabilities), frames beyond
+    each length ignored: serving's own greedy decoding (serving.number_reader.frame_digits)."""
+    rows = logits.detach().float().numpy()
+    return ["".join(str(d.digit) for d in frame_digits(row[:, :length]))
+            for row, length in zip(rows, lengths.tolist(), strict=True)]

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from serving.number_line import NumberLineConfig
+from serving.number_reader import BLANK
 from training.checkpoint import load_checkpoint, save_atomic, save_json_atomic
 from training.config import TrainConfig
 from training.mnist import MnistSource, add_data_dir_argument, load_mnist, validation_split
@@ -144,7 +145,7 @@ def train(config: NumberTrainConfig, run_dir: Path, source: MnistSource, resume:
     steps = math.ceil(len(train_lines.texts) / config.batch_size) * config.epochs
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=steps,
                                                    pct_start=0.15)
-    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     history: list[dict] = []
     best, start_epoch = -1.0, 0
     last = run_dir / "last.pt"
@@ -219,9 +220,8 @@ def prepare_run_dir(run_dir: Path, resume: bool, restart: bool) -> None:
     print(f"previous run's checkpoints moved to {aside}", file=sys.stderr)
 
 
-def load_reader(path: Path) -> NumberReader:
-    """The reader of a best.pt / last.pt checkpoint, in eval mode."""
-    state = load_checkpoint(path)
+def reader_of(state: dict) -> NumberReader:
+    """The reader of a loaded best.pt / last.pt checkpoint, in eval mode."""
     raw = dict(state["reader"])
     raw["widths"] = tuple(raw["widths"])
     model = NumberReader(ReaderConfig(**raw))
