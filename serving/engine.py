@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import numpy as np
 from serving.batcher import BatcherConfig, BatcherStats, DynamicBatcher
 from serving.errors import DigitsError
 from serving.model import ModelMetadata, OnnxModel, RuntimeConfig
+from serving.neighbour_reading import read_crossings
 from serving.number_layout import (
     NumberLayout,
     ReaderDigits,
@@ -21,7 +21,7 @@ from serving.number_layout import (
     layout_raw,
     read_layout,
 )
-from serving.number_reader import READER_METADATA_FILE, NumberReaderModel, frame_digits
+from serving.number_reader import NumberReaderModel, frame_digits, frames_or_none
 from serving.numbers import NumberReading, NumberStatus
 from serving.predictions import (
     ImageInput,
@@ -42,8 +42,6 @@ from serving.preprocess import (
 from serving.stream import Stream
 from serving.waiting import futures_of, wait_all, wait_all_async
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class PendingNumber:
@@ -63,8 +61,10 @@ class EngineConfig:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # how digits are
     # found in images; PreprocessConfig.first_version() is the benchmarks' baseline
-    number_reader: bool = True  # ReadNumber uses the number reader exported beside the model
-    # (number_reader.json) when there is one; False: the lattice of candidates reads alone
+    number_reader: bool = True  # the number reader exported beside the model
+    # (number_reader.json), when there is one, reads ReadNumber's numbers and the digits among
+    # neighbours' fragments (serving.neighbour_reading); False: the classifier and the lattice
+    # of candidates alone
 
 
 class DigitEngine:
@@ -84,13 +84,8 @@ class DigitEngine:
         """The classifier at model_path, and the number reader exported beside it
         (number_reader.json) when there is one."""
         config = config or EngineConfig()
-        reader_path = Path(model_path).parent / READER_METADATA_FILE
-        reader = None
-        if config.number_reader and reader_path.is_file():
-            reader = NumberReaderModel.load(reader_path, config.runtime)
-        elif config.number_reader:
-            log.warning("no number reader at %s: ReadNumber cuts numbers into digits alone",
-                        reader_path)
+        reader = (NumberReaderModel.beside(model_path, config.runtime) if config.number_reader
+                  else None)
         return cls(OnnxModel.load(model_path, config.runtime), config, reader)
 
     @property
@@ -111,10 +106,13 @@ class DigitEngine:
         the batcher cannot take the images."""
         pending: list[Pending | PreparedImage] = []
         pixels: list[np.ndarray] = []
-        for image in images:
-            prepared = self._prepare(image)
+        prepared_images = [self._prepare(image) for image in images]
+        read = read_crossings(self.reader, prepared_images)
+        for prepared, crossing_answer in zip(prepared_images, read, strict=True):
             if isinstance(prepared, Prediction):
                 pending.append(Pending(None, prepared))
+            elif crossing_answer is not None:  # a digit among its neighbours' fragments
+                pending.append(Pending(None, crossing_answer))
             elif prepared.blank or prepared.pixels is None:
                 pending.append(Pending(None, Prediction(Status.BLANK)))
             else:
@@ -166,15 +164,12 @@ class DigitEngine:
         """The reader's digits of each layout's line (one batch for the call); Nones without a
         reader or a line, or when the reader fails (the lattice then reads alone)."""
         lines = [layout.line for layout in layouts]
-        present = [line for line in lines if line is not None]
-        if self.reader is None or not present:
+        read = frames_or_none(self.reader, [line.pixels for line in lines if line is not None],
+                              "the lattice reads these numbers alone")
+        if read is None:
             return [None] * len(layouts)
-        try:
-            frames = iter(self.reader.probabilities([line.pixels for line in present]))
-        except Exception:  # onnxruntime raises its own untyped exceptions
-            log.exception("the number reader failed; the lattice reads these numbers alone")
-            return [None] * len(layouts)
-        stride = self.reader.metadata.frame_stride
+        frames = iter(read)
+        stride = self.reader.metadata.frame_stride  # type: ignore[union-attr]  # it read them
         out: list[ReaderDigits | None] = []
         for line in lines:
             if line is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from serving.imageops import mask_box
-from serving.preprocess import CleanInk
+
+if TYPE_CHECKING:  # serving.preprocess builds CrossingLines: it imports this module
+    from serving.preprocess import CleanInk
 
 AnalysedBox = tuple[int, int, int, int]  # (top, bottom, left, right) in the analysed image,
 # bottom/right exclusive (serving.numbers.Box is (left, top, right, bottom) in the input)
@@ -81,3 +84,29 @@ def number_line(clean: CleanInk, strokes: np.ndarray,
     ink_rows[1, inked] = bottom - inside[::-1].argmax(axis=0)[inked]
     return NumberLine(pixels, box, width / (right - left), config.pad, ink_rows,
                       clean.ink.to_input)
+
+
+EDGE_PX = 2  # analysed px from a side edge within which strokes run into it
+
+
+@dataclass(frozen=True)
+class CrossingLine:
+    """The line image of all of an image's strokes when they run into both side edges, and where
+    the image's middle falls in it: a digit cropped from a number, its neighbours' fragments on
+    either side (read by serving.neighbour_reading)."""
+
+    line: NumberLine
+    centre: float  # line column of the image's middle
+
+
+def crossing_line(clean: CleanInk,
+                  config: NumberLineConfig = NumberLineConfig()) -> CrossingLine | None:
+    """The CrossingLine of an image's ink without lines; None unless its strokes run into both
+    side edges."""
+    strokes = clean.strokes
+    if not (strokes[:, :EDGE_PX].any() and strokes[:, -EDGE_PX:].any()):
+        return None
+    line = number_line(clean, strokes, config)
+    if line is None:
+        return None
+    return CrossingLine(line, (strokes.shape[1] / 2 - line.box[2]) * line.column_scale + line.pad)

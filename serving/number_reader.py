@@ -8,6 +8,7 @@ once per run of such frames; its confidence is its highest probability in that r
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import numpy as np
 import onnxruntime as ort
 
 from serving.errors import ModelLoadError
-from serving.model import RuntimeConfig, inference_session
+from serving.model import RuntimeConfig, inference_session, metadata_path_for
+
+log = logging.getLogger(__name__)
 
 READER_INPUT = "line"
 READER_OUTPUT = "frame_probabilities"
@@ -100,6 +103,18 @@ class NumberReaderModel:
         runtime = ReaderRuntime.from_file(metadata_path.parent / metadata.onnx_file, config)
         return cls(metadata, runtime)
 
+    @classmethod
+    def beside(cls, model_path: Path, config: RuntimeConfig | None = None,
+               ) -> NumberReaderModel | None:
+        """The reader exported beside the classifier at model_path (its .onnx or .json); None,
+        with a warning, when there is none."""
+        path = metadata_path_for(Path(model_path)).parent / READER_METADATA_FILE
+        if not path.is_file():
+            log.warning("no number reader at %s: numbers are cut into digits and crops among "
+                        "neighbours read by the classifier alone", path)
+            return None
+        return cls.load(path, config)
+
     def probabilities(self, lines: list[np.ndarray]) -> list[np.ndarray]:
         """Frame probabilities [11, W_i // frame_stride] of each line image (float [height,
         W_i]), run as one zero-padded batch."""
@@ -115,3 +130,16 @@ class NumberReaderModel:
             batch[row, 0, :, :line.shape[1]] = line
         frames = self._runtime.run(batch)
         return [p[:, :max(1, line.shape[1] // stride)] for p, line in zip(frames, lines, strict=True)]
+
+
+def frames_or_none(reader: NumberReaderModel | None, lines: list[np.ndarray],
+                   fallback: str) -> list[np.ndarray] | None:
+    """The reader's frame probabilities of `lines`; None without a reader or lines, and when the
+    reader fails (logged, saying which `fallback` answers instead)."""
+    if reader is None or not lines:
+        return None
+    try:
+        return reader.probabilities(lines)
+    except Exception:  # onnxruntime raises its own untyped exceptions
+        log.exception("the number reader failed; %s", fallback)
+        return None

@@ -24,6 +24,7 @@ from serving.errors import InvalidImageError
 from serving.imageops import mask_box, max_filter
 from serving.ink import InkConfig, InkMap, dark_marks_in_middle, find_ink, polarities
 from serving.lines import FrameConfig, LineConfig, remove_lines, without_frame
+from serving.number_line import CrossingLine, NumberLineConfig, crossing_line
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
 from serving.segment import SegmentConfig, central_pieces
 
@@ -46,6 +47,9 @@ class PreprocessConfig:
     frame: FrameConfig | None = field(default_factory=FrameConfig)  # what a frame around the
     # digit is, whose removal is offered as an alternative; None: never
     dark_guess: bool = True  # an image read as light ink also offers its dark-ink reading
+    crossing: NumberLineConfig | None = field(default_factory=NumberLineConfig)  # the line
+    # image of strokes running into both side edges, for the number reader to read the digit in
+    # the middle (serving.neighbour_reading); None: never
     raw_ink_level: int = 64  # a raw pixel at or above this uint8 value is ink
     raw_min_ink_pixels: int = 5  # fewer ink pixels make a raw image blank (MNIST minimum: 26)
 
@@ -64,7 +68,7 @@ class PreprocessConfig:
         return cls(ink=InkConfig(background_window=0.5), lines=None,
                    components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
                                               join_gap=0.25),
-                   pieces=None, frame=None, dark_guess=False)
+                   pieces=None, frame=None, dark_guess=False, crossing=None)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -105,6 +109,7 @@ class PreparedImage:
     # in `pixels` (the pieces also when it is unsure of one, serving.predictions.best_reading):
     # the middle piece of strokes that a neighbour touching the digit carried to the image's edge
     # (segment.central_pieces); the digit inside a frame; the dark-ink reading
+    crossing: CrossingLine | None = None  # set when strokes run into both side edges
 
     def __post_init__(self) -> None:
         if self.blank != (self.pixels is None):
@@ -252,8 +257,9 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
             gray, to_input, config, True)
         if dark is not None:
             alternatives.append(Alternative(*_rendered(dark_clean, dark, config), GUESS_NOT_DIGIT))
+    crossing = None if config.crossing is None else crossing_line(clean, config.crossing)
     return PreparedImage(pixels=pixels, blank=False, ink_box=box, inverted=clean.ink.inverted,
-                         alternatives=tuple(alternatives))
+                         alternatives=tuple(alternatives), crossing=crossing)
 
 
 def _digit_strokes(gray: np.ndarray, to_input: float, config: PreprocessConfig,

@@ -17,6 +17,8 @@ from serving.batch.rows import rows_table
 from serving.batch.work import load_images
 from serving.errors import DigitsError, ModelLoadError
 from serving.model import ModelMetadata, OnnxModel, metadata_path_for
+from serving.neighbour_reading import read_crossings
+from serving.number_reader import READER_METADATA_FILE, NumberReaderModel, ReaderMetadata
 from serving.predictions import Prediction, Scores, Status, best_reading, prediction_from
 from serving.preprocess import PreparedImage, prepare_encoded
 
@@ -30,20 +32,24 @@ class ModelFiles:
     """The exported model's files as bytes: what a Ray actor on any node is built from."""
 
     metadata_name: str  # the metadata JSON's file name, a key of contents
-    contents: dict[str, bytes]  # file name → bytes: the JSON and the ONNX graph it names
+    contents: dict[str, bytes]  # file name → bytes: the JSONs and the ONNX graphs they name
+    reader: bool = False  # the number reader exported beside the model is among contents
 
     @classmethod
     def read(cls, model_path: Path) -> ModelFiles:
-        """The files of a model given as its .onnx, its .json or its folder (ModelLoadError)."""
+        """The files of a model given as its .onnx, its .json or its folder, and of the number
+        reader beside it when there is one (ModelLoadError)."""
         meta_path = metadata_path_for(Path(model_path))
-        onnx_name = ModelMetadata.from_file(meta_path).onnx_file
+        names = [meta_path.name, ModelMetadata.from_file(meta_path).onnx_file]
+        reader_path = meta_path.parent / READER_METADATA_FILE
+        if reader_path.is_file():
+            names += [reader_path.name, ReaderMetadata.from_file(reader_path).onnx_file]
         try:
-            contents = {name: (meta_path.parent / name).read_bytes()
-                        for name in (meta_path.name, onnx_name)}
+            contents = {name: (meta_path.parent / name).read_bytes() for name in names}
         except OSError as err:
             raise ModelLoadError(f"cannot read the model: {err}; run `make export` or pass "
                                  f"--model") from err
-        return cls(meta_path.name, contents)
+        return cls(meta_path.name, contents, reader_path.is_file())
 
 
 class BatchPredictor:
@@ -51,8 +57,10 @@ class BatchPredictor:
     service's decision (serving.predictions.prediction_from); a bad image becomes an error row."""
 
     def __init__(self, model: OnnxModel, config: PredictorConfig,
-                 filesystems: Sequence[pafs.FileSystem] = ()) -> None:
+                 filesystems: Sequence[pafs.FileSystem] = (),
+                 reader: NumberReaderModel | None = None) -> None:
         self.model = model
+        self.reader = reader  # reads the digits among neighbours' fragments (as the service)
         self.config = config
         self.threshold = model.metadata.not_digit_threshold
         self._filesystems = tuple(filesystems)
@@ -62,7 +70,8 @@ class BatchPredictor:
              filesystems: Sequence[pafs.FileSystem] = ()) -> BatchPredictor:
         """Load the exported model (ModelLoadError if it is missing or inconsistent);
         `filesystems` are those the work rows' `source` column points into."""
-        return cls(OnnxModel.load(config.model_path, config.runtime), config, filesystems)
+        return cls(OnnxModel.load(config.model_path, config.runtime), config, filesystems,
+                   NumberReaderModel.beside(config.model_path, config.runtime))
 
     @classmethod
     def from_files(cls, files: ModelFiles, config: PredictorConfig,
@@ -71,8 +80,11 @@ class BatchPredictor:
         with tempfile.TemporaryDirectory(prefix="digits-model-") as folder:
             for name, content in files.contents.items():
                 (Path(folder) / name).write_bytes(content)
-            model = OnnxModel.load(Path(folder) / files.metadata_name, config.runtime)
-        return cls(model, config, filesystems)
+            model_path = Path(folder) / files.metadata_name
+            model = OnnxModel.load(model_path, config.runtime)
+            reader = (NumberReaderModel.beside(model_path, config.runtime) if files.reader
+                      else None)
+        return cls(model, config, filesystems, reader)
 
     def __call__(self, work: pa.Table) -> pa.Table:
         """Output rows (serving.batch.rows.OUTPUT_SCHEMA) for work rows (work.WORK_SCHEMA)."""
@@ -88,6 +100,9 @@ class BatchPredictor:
             Prediction(Status.ERROR, error=error or "no image") if image is None
             else self._prepare(path, image)
             for path, image, error in zip(paths, data, errors, strict=True)]
+        answers = [answer if crossing_answer is None else crossing_answer
+                   for answer, crossing_answer
+                   in zip(answers, read_crossings(self.reader, answers), strict=True)]
         # Each prepared image's pixels, then its alternatives' (as the engine submits them).
         pixels = [image for a in answers if isinstance(a, PreparedImage)
                   for image in (a.pixels, *(alternative.pixels for alternative in a.alternatives))]

@@ -1,0 +1,84 @@
+"""A digit cropped from a written number, its neighbours' fragments running into both side edges,
+read by the number reader.
+
+The classifier sees one digit-sized picture and must guess which ink is the digit; cut off, a
+neighbour's fragment can look like part of it. The number reader (serving.number_reader) reads
+the whole line, fragments included, as the digits they are: its digit nearest the image's middle
+is the one the crop was centred on. On 900 heldout neighbour crops that digit was right 99.0 % of
+the time, the classifier's answer 95.1 %.
+
+It answers only where (chosen on the heldout twins, never on the test split):
+- the strokes run into both side edges (serving.number_line.crossing_line): elsewhere the
+  reader, which never saw non-digits, read letters and shapes as digits (tuning non-digits
+  answered with confidence ≥ 0.9: 0.8 → 2–3.6 % without this condition);
+- its digit there is read with at least MIN_CONFIDENCE, its middle within MAX_OFFSET line
+  columns of the image's middle.
+Heldout: neighbour crops 95.3 → 97.7 % (900), the other kinds unchanged (300 each), tuning
+non-digits answered with confidence ≥ 0.9 0.80 → 0.90 % (2,000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from serving.number_layout import ReaderDigits, frame_boxes
+from serving.number_line import CrossingLine
+from serving.number_reader import (
+    BLANK,
+    FrameDigit,
+    NumberReaderModel,
+    frame_digits,
+    frames_or_none,
+)
+from serving.predictions import Prediction, Status
+from serving.preprocess import PreparedImage
+
+MIN_CONFIDENCE = 0.9  # the reader's digit answers from this confidence on
+MAX_OFFSET = 16.0  # line columns (half a line's height) between its middle and the image's
+
+
+def read_crossings(reader: NumberReaderModel | None,
+                   images: Sequence[PreparedImage | Prediction]) -> list[Prediction | None]:
+    """The reader's answer for each prepared image with a crossing line, in one reader run; None
+    for the others, where it is unsure, and for all when there is no reader or it fails."""
+    crossings = [image.crossing if isinstance(image, PreparedImage) else None for image in images]
+    present = [crossing.line.pixels for crossing in crossings if crossing is not None]
+    read = frames_or_none(reader, present, "the classifier answers for these crops alone")
+    if read is None:
+        return [None] * len(images)
+    frames = iter(read)
+    stride = reader.metadata.frame_stride  # type: ignore[union-attr]  # it read them
+    return [None if crossing is None else _answer(crossing, next(frames), stride, len(present))
+            for crossing in crossings]
+
+
+def _answer(crossing: CrossingLine, probabilities: np.ndarray, stride: int,
+            batch_size: int) -> Prediction | None:
+    """The digit read nearest the image's middle, if sure and near enough; else None."""
+    digits = frame_digits(probabilities)
+    if not digits:
+        return None
+    index = min(range(len(digits)),
+                key=lambda i: abs(_middle(digits[i], stride) - crossing.centre))
+    middle = digits[index]
+    if (middle.confidence < MIN_CONFIDENCE
+            or abs(_middle(middle, stride) - crossing.centre) > MAX_OFFSET):
+        return None
+    first, stop = middle.frames
+    peak = first + int(probabilities[middle.digit + 1, first:stop].argmax())
+    column = probabilities[:, peak].astype(np.float64)
+    digit_p = np.delete(column, BLANK)
+    return Prediction(
+        Status.DIGIT, digit=middle.digit, confidence=middle.confidence,
+        probabilities=tuple((digit_p / max(float(digit_p.sum()), 1e-12)).tolist()),
+        batch_size=batch_size,
+        not_digit_probability=float(column[BLANK]),  # the reader's "no digit here" at its peak
+        box=frame_boxes(crossing.line, ReaderDigits(tuple(digits), stride,
+                                                    probabilities.shape[1]))[index])
+
+
+def _middle(found: FrameDigit, stride: int) -> float:
+    """Line column of the middle of a digit's frames."""
+    return (found.frames[0] + found.frames[1]) / 2 * stride
