@@ -17,7 +17,8 @@ from training.train_numbers import PRESETS
 def exported(tmp_path_factory, mnist_dir):
     workdir = tmp_path_factory.mktemp("reader")
     trained = run_module("training.train_numbers", "--preset", "smoke", "--runs-dir", "runs",
-                         "--data-dir", mnist_dir, cwd=workdir)
+                         "--data-dir", mnist_dir, "--workers", "1", "--device", "cpu",
+                         cwd=workdir)
     assert trained.returncode == 0, trained.stderr
     resumed = run_module("training.train_numbers", "--preset", "smoke", "--runs-dir", "runs",
                          "--data-dir", mnist_dir, "--resume", cwd=workdir)
