@@ -11,6 +11,7 @@ from serving.number_reader import READER_METADATA_FILE, NumberReaderModel
 from tests.training.test_cli import run_module
 from training.number_data import NumberLines
 from training.train_numbers import PRESETS
+from training.train_numbers import main as train_numbers_main
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +74,15 @@ def test_the_export_is_verified_and_loads_for_serving(exported):
     frames = reader.probabilities(lines)
     assert [f.shape for f in frames] == [(11, line.shape[1] // 2) for line in lines]
     assert all(np.allclose(f.sum(axis=0), 1, atol=1e-4) for f in frames)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--device", "bogus"], "--device 'bogus'"),
+    (["--workers", "0"], "--workers must be ≥ 1"),
+])
+def test_a_bad_device_or_worker_count_is_a_usage_error(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train_numbers_main(["--preset", "smoke", "--runs-dir", str(tmp_path), *args])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "numbers").exists()  # refused before anything was made
