@@ -18,12 +18,12 @@ points better on notes, forms and neighbour crops). Only the twins are tuned on.
 and MNIST test are not run for them, so they stay out of tuning. Results (with versions and
 hardware) go to benchmarks/results/real.json (real-tune.json, real-heldout.json).
 
-Result (2026-11-26, commit 0d99dd2, 2-core AMD EPYC, model 1.0.0+default.e13, number reader
-1.0.0+default.e12, full default sizes; README "Real paper" has the table and the history):
-Digits / baseline — ruled 97.6 / 97.6 %, forms 96.8 / 57.2 %, notes 96.8 / 68.8 %, pencil 98.4 /
-98.4 %, phone 97.2 / 41.6 %, low resolution 98.4 / 98.0 %, neighbour crops 92.4 / 58.0 %,
-whiteboard 97.6 / 97.2 %, continental 100 / 100 %, numbers 95.1 / 88.0 %, non-digit AUROC 0.998
-/ 0.965 and 0.80 / 0.20 % answered a digit ≥ 0.9, MNIST test 99.66 %, 4.9 / 3.1 CPU ms per scene
+Result (2026-11-27, commit 9daf31d, 2-core AMD EPYC, model 1.0.0+default.e13, number reader
+1.0.0+large.e19, full default sizes; README "Real paper" has the table and the history):
+Digits / baseline — ruled 98.0 / 97.6 %, forms 97.6 / 57.2 %, notes 96.4 / 68.8 %, pencil 98.4 /
+98.4 %, phone 97.2 / 41.6 %, low resolution 98.4 / 98.0 %, neighbour crops 95.2 / 58.0 %,
+whiteboard 97.6 / 97.2 %, continental 100 / 100 %, numbers 96.0 / 88.0 %, non-digit AUROC 0.998
+/ 0.965 and 0.85 / 0.20 % answered a digit ≥ 0.9, MNIST test 99.66 %, 4.5 / 2.8 CPU ms per scene
 photo.
 """
 
