@@ -4,9 +4,8 @@ training digits) that the classifier alone misread."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from io import BytesIO
 
 import numpy as np
@@ -21,6 +20,7 @@ from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, St
 from serving.model import DEFAULT_MODEL_PATH
 from serving.neighbour_reading import MIN_CONFIDENCE
 from serving.preprocess import PreprocessConfig, prepare_encoded
+from tests.engine_paths import async_and_streamed
 
 MISREAD_ALONE = (27, 60, 118, 188, 209, 274)  # neighbour_fragments, tuning split: the classifier
 # alone answered "not a digit" (27, 188, 209) or another digit
@@ -71,21 +71,8 @@ def test_the_reader_reads_the_digit_between_its_neighbours_fragments(crops, inpu
 
 
 def test_the_async_and_streaming_paths_read_them_too(crops, inputs, engine):
-    answers = asyncio.run(engine.classify_async(inputs, timeout_s=60))
-    assert [p.digit for p in answers] == [c.label for c in crops]
-
-    async def batches() -> AsyncIterator[list[ImageInput]]:
-        for start in range(0, len(inputs), 4):
-            yield inputs[start:start + 4]
-
-    async def stream() -> dict[int, Prediction]:
-        streamed = {}
-        async for ready in engine.classify_stream(batches(), max_in_flight=4, timeout_s=60):
-            streamed.update(ready)
-        return streamed
-
-    streamed = asyncio.run(stream())
-    assert [streamed[i].digit for i in range(len(inputs))] == [c.label for c in crops]
+    for answers in async_and_streamed(engine, inputs, batch=4):
+        assert [p.digit for p in answers] == [c.label for c in crops]
 
 
 def test_the_batch_predictor_reads_them_as_the_service_does(crops, inputs, engine):

@@ -6,9 +6,8 @@ to test the pieces."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from serving.model import DEFAULT_MODEL_PATH
 from serving.predictions import SURE_PIECE, UNSURE_DIGIT, best_reading
 from serving.preprocess import Alternative, PreprocessConfig
 from serving.segment import SegmentConfig
+from tests.engine_paths import async_and_streamed
 
 TOUCHING_BEFORE = (37, 49, 98, 111, 169, 173, 204, 239)  # neighbour_fragments, tuning split
 UNSURE_WHOLE = (52, 130, 193, 257, 366)  # ... whose whole (digit and fragment) was an unsure
@@ -76,21 +76,8 @@ def test_a_narrow_digit_touching_a_neighbour_is_cut_out_too(mnist, engine):
 
 def test_the_async_and_streaming_paths_read_the_middle_piece_too(crops, engine):
     inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
-    answers = asyncio.run(engine.classify_async(inputs, timeout_s=60))
-    assert [p.digit for p in answers] == [c.label for c in crops]
-
-    async def batches() -> AsyncIterator[list[ImageInput]]:
-        for start in range(0, len(inputs), 3):
-            yield inputs[start:start + 3]
-
-    async def stream() -> dict[int, Prediction]:
-        streamed = {}
-        async for ready in engine.classify_stream(batches(), max_in_flight=4, timeout_s=60):
-            streamed.update(ready)
-        return streamed
-
-    streamed = asyncio.run(stream())
-    assert [streamed[i].digit for i in range(len(inputs))] == [c.label for c in crops]
+    for answers in async_and_streamed(engine, inputs):
+        assert [p.digit for p in answers] == [c.label for c in crops]
 
 
 def test_a_sure_piece_replaces_an_unsure_whole(mnist, engine, monkeypatch):
