@@ -21,7 +21,7 @@ from serving.number_layout import (
     layout_raw,
     read_layout,
 )
-from serving.number_reader import NumberReaderModel, frame_digits, frames_or_none
+from serving.number_reader import NumberReaderModel, frames_or_none
 from serving.numbers import NumberReading, NumberStatus
 from serving.predictions import (
     ImageInput,
@@ -74,7 +74,8 @@ class DigitEngine:
                  reader: NumberReaderModel | None = None) -> None:
         self.config = config or EngineConfig()
         self.model = model
-        self.reader = reader  # reads ReadNumber's numbers; None: the lattice alone does
+        self.reader = reader  # reads ReadNumber's numbers and the digits among neighbours'
+        # fragments; None: the lattice and the classifier alone do
         self._batcher: DynamicBatcher[Scores] = DynamicBatcher(
             lambda images: scores_of(model.predict(images)), self.config.batcher)
         self.threshold = model.metadata.not_digit_threshold
@@ -170,15 +171,7 @@ class DigitEngine:
             return [None] * len(layouts)
         frames = iter(read)
         stride = self.reader.metadata.frame_stride  # type: ignore[union-attr]  # it read them
-        out: list[ReaderDigits | None] = []
-        for line in lines:
-            if line is None:
-                out.append(None)
-                continue
-            probabilities = next(frames)
-            out.append(ReaderDigits(tuple(frame_digits(probabilities)), stride,
-                                    probabilities.shape[1]))
-        return out
+        return [None if line is None else ReaderDigits.of(next(frames), stride) for line in lines]
 
     def number_outcome(self, pending: PendingNumber) -> NumberReading:
         """The reading of a finished image; a failed model run makes it an ERROR reading."""

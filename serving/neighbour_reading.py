@@ -28,13 +28,7 @@ import numpy as np
 
 from serving.number_layout import ReaderDigits, frame_boxes
 from serving.number_line import CrossingLine
-from serving.number_reader import (
-    BLANK,
-    FrameDigit,
-    NumberReaderModel,
-    frame_digits,
-    frames_or_none,
-)
+from serving.number_reader import BLANK, FrameDigit, NumberReaderModel, frames_or_none
 from serving.predictions import Prediction, Status
 from serving.preprocess import PreparedImage
 
@@ -61,7 +55,8 @@ def read_crossings(reader: NumberReaderModel | None,
 def _answer(crossing: CrossingLine, probabilities: np.ndarray, stride: int,
             batch_size: int) -> Prediction | None:
     """The digit read nearest the image's middle, if sure and near enough; else None."""
-    digits = frame_digits(probabilities)
+    read = ReaderDigits.of(probabilities, stride)
+    digits = read.digits
     if not digits:
         return None
     index = min(range(len(digits)),
@@ -79,8 +74,7 @@ def _answer(crossing: CrossingLine, probabilities: np.ndarray, stride: int,
         probabilities=tuple((digit_p / max(float(digit_p.sum()), 1e-12)).tolist()),
         batch_size=batch_size,
         not_digit_probability=float(column[BLANK]),  # the reader's "no digit here" at its peak
-        box=frame_boxes(crossing.line, ReaderDigits(tuple(digits), stride,
-                                                    probabilities.shape[1]))[index])
+        box=frame_boxes(crossing.line, read)[index])
 
 
 def _middle(found: FrameDigit, stride: int) -> float:

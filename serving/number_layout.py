@@ -13,7 +13,7 @@ from serving.decode import ImageLimits
 from serving.imageops import mask_box
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES
 from serving.number_line import NumberLine, number_line
-from serving.number_reader import FrameDigit
+from serving.number_reader import FrameDigit, frame_digits
 from serving.numbers import Box, DigitReading, NumberReading, NumberStatus
 from serving.preprocess import (
     DEFAULT_CONFIG,
@@ -155,6 +155,11 @@ class ReaderDigits:
     digits: tuple[FrameDigit, ...]
     frame_stride: int  # line columns per frame
     frames: int  # frames of the line
+
+    @classmethod
+    def of(cls, probabilities: np.ndarray, frame_stride: int) -> ReaderDigits:
+        """The digits of one line's frame probabilities [11, frames] (greedy CTC decoding)."""
+        return cls(tuple(frame_digits(probabilities)), frame_stride, probabilities.shape[1])
 
 
 def _path_reading(layout: NumberLayout, log_p: np.ndarray, text: list[int]) -> list[int] | None:
