@@ -37,6 +37,6 @@ def random_affine(
             torch.stack([sin, cos + shear * sin, shift_y], dim=1),
         ],
         dim=1,
-    )
+    ).to(images.device)  # drawn on the CPU generator, so a GPU run draws the same distortions
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

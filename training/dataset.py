@@ -31,6 +31,10 @@ class LabelledImages:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def to(self, device: torch.device) -> LabelledImages:
+        """The same images and labels on `device` (a GPU trains from its own memory)."""
+        return LabelledImages(self.images.to(device), self.labels.to(device))
+
     @classmethod
     def from_numpy(cls, images: np.ndarray, labels: np.ndarray) -> LabelledImages:
         return cls(torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1),

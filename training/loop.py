@@ -102,15 +102,17 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: LabelledImages) -> EvalResult:
-    """Loss, accuracy and per-image probabilities in float32 (the precision the export uses)."""
+    """Loss, accuracy and per-image probabilities in float32 (the precision the export uses), on
+    the CPU whichever device the model is on."""
     model.eval()
+    device = next(model.parameters()).device
     outputs = []
     loss_sum = 0.0
     for start in range(0, len(data), EVAL_BATCH):
-        images = data.images[start : start + EVAL_BATCH]
+        images = data.images[start : start + EVAL_BATCH].to(device)
         x = normalise(to_unit_float(images)).contiguous(memory_format=torch.channels_last)
-        logits = model(x)
-        loss_sum += F.cross_entropy(logits, data.labels[start : start + EVAL_BATCH],
+        logits = model(x).float().cpu()
+        loss_sum += F.cross_entropy(logits, data.labels[start : start + EVAL_BATCH].cpu(),
                                     reduction="sum").item()
         outputs.append(logits)
     logits = torch.cat(outputs) if outputs else torch.empty(0, 10)  # no images: shape moot
@@ -143,7 +145,7 @@ def recalibrate_batchnorm(model: nn.Module, data: LabelledImages, batches: int, 
     model.train()
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     for start in range(0, min(len(data), batches * batch_size), batch_size):
-        index = order[start: start + batch_size]
+        index = order[start: start + batch_size].to(data.images.device)
         model(normalise(to_unit_float(data.images[index])).contiguous(
             memory_format=torch.channels_last))
     for norm, momentum in zip(norms, momenta, strict=True):
@@ -175,10 +177,11 @@ def train_one_epoch(
         for group in optimizer.param_groups:
             group["lr"] = lr
         index = state.epoch_order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
+        index = index.to(data.images.device)
         x = random_affine(to_unit_float(data.images[index]), config.augment, generator)
         x = normalise(x).contiguous(memory_format=torch.channels_last)
         y = data.labels[index]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -237,28 +240,32 @@ def fit(
     resume: bool = False,
     on_step: Callable[[StepReport], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    device: torch.device | None = None,
 ) -> FitResult:
     """Train `config` on `splits`, keeping `run_dir/last.pt` (resumable) and `run_dir/best.pt`.
 
     With `resume`, continues exactly where `last.pt` stopped (weights, optimiser, epoch, step,
     shuffle order, random generators). When `stop` is set, the current step finishes, `last.pt` is
-    saved, and the result says `interrupted`.
+    saved, and the result says `interrupted`. `device` (default: the CPU) holds the model and
+    the training images while training; checkpoints load on the CPU.
     """
     stop = stop or threading.Event()
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = build_model(config)
+    device = device or torch.device("cpu")
+    model = build_model(config).to(device)
     optimizer = build_optimizer(model, config)
+    train = splits.train.to(device)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     state = _restore(load_checkpoint(last_path), model, optimizer, generator) if resume else RunState()
     while state.epoch < config.epochs:
         if state.epoch_order is None:
-            state.epoch_order = torch.randperm(len(splits.train), generator=generator)
-        if not train_one_epoch(model, optimizer, splits.train, config, state, generator, stop,
+            state.epoch_order = torch.randperm(len(train), generator=generator)
+        if not train_one_epoch(model, optimizer, train, config, state, generator, stop,
                                on_step):
             save_atomic(_payload(config, model, optimizer, state, generator), last_path)
             return FitResult(interrupted=True, state=state, run_dir=run_dir)
-        recalibrate_batchnorm(model, splits.train, BN_BATCHES, config.batch_size,
+        recalibrate_batchnorm(model, train, BN_BATCHES, config.batch_size,
                               config.seed * 1000 + state.epoch)
         val = evaluate(model, splits.val)
         record = {

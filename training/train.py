@@ -13,6 +13,7 @@ from pathlib import Path
 from training.checkpoint import save_json_atomic
 from training.config import PRESETS, ExtraDataConfig, TrainConfig, preset
 from training.dataset import split_mnist
+from training.device import add_device_argument, training_device
 from training.extra_data import add_extra
 from training.loop import FitResult, evaluate, fit, load_model
 from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
@@ -35,7 +36,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="set an existing run directory aside and start a fresh run")
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
     parser.add_argument("--seed", type=int, help="override the preset's seed")
-    return parser.parse_args(argv)
+    add_device_argument(parser, "the synthetic images are")
+    args = parser.parse_args(argv)
+    args.device = training_device(args.device, parser)
+    return args
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
@@ -124,8 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     install_stop_handlers(stop)
     progress = EpochProgress(config.epochs)
     print(f"training preset {config.name!r}: {len(splits.train)} train / {len(splits.val)} "
-          f"validation images, {config.epochs} epochs, run dir {run_dir}", file=sys.stderr)
-    result = fit(config, splits, run_dir, stop, args.resume, progress.on_step, progress.on_epoch)
+          f"validation images, {config.epochs} epochs on {args.device}, run dir {run_dir}",
+          file=sys.stderr)
+    result = fit(config, splits, run_dir, stop, args.resume, progress.on_step, progress.on_epoch,
+                 args.device)
     if result.interrupted:
         print(f"interrupted at epoch {result.state.epoch + 1}, step {result.state.step}; saved "
               f"{run_dir / 'last.pt'}.\nresume with: make train PRESET={args.preset} ARGS=--resume "

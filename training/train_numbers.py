@@ -27,6 +27,7 @@ from serving.number_line import NumberLineConfig
 from serving.number_reader import BLANK
 from training.checkpoint import load_checkpoint, save_atomic, save_json_atomic
 from training.config import TrainConfig
+from training.device import add_device_argument, training_device
 from training.mnist import MnistSource, add_data_dir_argument, load_mnist, validation_split
 from training.number_data import NumberLines, generate_lines
 from training.number_model import NumberReader, ReaderConfig, greedy_decode
@@ -238,17 +239,6 @@ def reader_of(state: dict) -> NumberReader:
     return model.eval()
 
 
-def training_device(name: str, parser: argparse.ArgumentParser) -> torch.device:
-    """The torch device named on the command line; a usage error when there is no such device."""
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        parser.error(f"--device {name!r}: {err}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error(f"--device {name}: this machine has no CUDA GPU that torch can use")
-    return device
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
@@ -256,9 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the run's last.pt")
     parser.add_argument("--restart", action="store_true",
                         help="start an unfinished run over instead of refusing to")
-    parser.add_argument("--device", default="cpu",
-                        help="where to train: cpu (default) or cuda (a GPU; the line images are "
-                             "still made on the CPU)")
+    add_device_argument(parser, "the line images are")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes that make line images (default: the preset's)")
     add_data_dir_argument(parser)

@@ -83,3 +83,25 @@ def test_evaluate_reports_a_missing_model_clearly(tmp_path, mnist_dir):
                         cwd=tmp_path)
     assert result.returncode == 2 and "missing.onnx" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+
+def test_a_device_that_cannot_train_is_a_usage_error(tmp_path, mnist_dir):
+    result = run_module("training.train", "--preset", "smoke", "--runs-dir", "runs",
+                        "--data-dir", mnist_dir, "--device", "bogus", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "--device 'bogus'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # refused before anything was made
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(monkeypatch, capsys):
+    import torch
+
+    from training.train import parse_args
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(["--device", "cuda"])
+    assert stopped.value.code == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+    assert parse_args(["--device", "cpu"]).device == torch.device("cpu")
