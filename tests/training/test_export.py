@@ -68,3 +68,14 @@ def test_mismatch_fails_loudly_and_writes_nothing(trained, splits, tmp_path, mon
     with pytest.raises(ExportVerificationError, match="differ"):
         export_checkpoint(trained, tmp_path, splits)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_committed_classifier_is_the_large_preset_as_the_readme_says():
+    from pathlib import Path
+
+    from training.config import PRESETS, TrainConfig
+
+    metadata = json.loads((Path(__file__).resolve().parents[2] / "exported" / "model.json")
+                          .read_text())
+    assert TrainConfig.from_dict(metadata["training"]["config"]) == PRESETS["large"]
+    assert metadata["version"].startswith("1.0.0+large.")
