@@ -133,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     result = fit(config, splits, run_dir, stop, args.resume, progress.on_step, progress.on_epoch,
                  args.device)
     if result.interrupted:
+        device_flag = "" if args.device.type == "cpu" else f" --device {args.device}"
         print(f"interrupted at epoch {result.state.epoch + 1}, step {result.state.step}; saved "
-              f"{run_dir / 'last.pt'}.\nresume with: make train PRESET={args.preset} ARGS=--resume "
-              f"(or python -m training.train --preset {args.preset} --resume)", file=sys.stderr)
+              f"{run_dir / 'last.pt'}.\nresume with: make train PRESET={args.preset} "
+              f"ARGS=\"--resume{device_flag}\" (or python -m training.train --preset "
+              f"{args.preset} --resume{device_flag})", file=sys.stderr)
         return EXIT_INTERRUPTED
     results = report(result, splits, config, time.perf_counter() - started)
     save_json_atomic(results, run_dir / "results.json")
