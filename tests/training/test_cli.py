@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from training.train import parse_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +88,6 @@ def test_evaluate_reports_a_missing_model_clearly(tmp_path, mnist_dir):
     assert "Traceback" not in result.stderr
 
 
-
 def test_a_device_that_cannot_train_is_a_usage_error(tmp_path, mnist_dir):
     result = run_module("training.train", "--preset", "smoke", "--runs-dir", "runs",
                         "--data-dir", mnist_dir, "--device", "bogus", cwd=tmp_path)
@@ -95,10 +97,6 @@ def test_a_device_that_cannot_train_is_a_usage_error(tmp_path, mnist_dir):
 
 
 def test_cuda_without_a_gpu_is_a_usage_error(monkeypatch, capsys):
-    import torch
-
-    from training.train import parse_args
-
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit) as stopped:
         parse_args(["--device", "cuda"])

@@ -1,6 +1,7 @@
 """ONNX export: parity with PyTorch, the metadata contract, and loud failure on a mismatch."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -8,6 +9,7 @@ import pytest
 import torch
 
 from training import export as export_module
+from training.config import PRESETS, TrainConfig
 from training.dataset import LabelledImages, Splits
 from training.export import ExportVerificationError, export_checkpoint
 from training.loop import evaluate, load_model
@@ -71,10 +73,6 @@ def test_mismatch_fails_loudly_and_writes_nothing(trained, splits, tmp_path, mon
 
 
 def test_the_committed_classifier_is_the_large_preset_as_the_readme_says():
-    from pathlib import Path
-
-    from training.config import PRESETS, TrainConfig
-
     metadata = json.loads((Path(__file__).resolve().parents[2] / "exported" / "model.json")
                           .read_text())
     assert TrainConfig.from_dict(metadata["training"]["config"]) == PRESETS["large"]
