@@ -9,14 +9,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from serving import _imagecore
 from serving.box_sides import SideConfig, box_sides
 from serving.imageops import (
-    expand_ranges,
-    horizontal_runs,
     label_components,
     mask_box,
     max_filter,
     padded,
+    run_lengths,
 )
 
 
@@ -197,62 +197,24 @@ def _unpool(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray
     return padded(full, 0, shape[0] - full.shape[0], 0, shape[1] - full.shape[1])
 
 
-def run_lengths(mask: np.ndarray) -> np.ndarray:
-    """For each True pixel, the length of the horizontal run of True it belongs to (0 elsewhere)."""
-    row, start, end = horizontal_runs(mask)
-    out = np.zeros(mask.shape, np.int32)
-    owner, cols = expand_ranges(start, end - start)
-    out[row[owner], cols] = (end - start)[owner]
-    return out
-
-
 def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list[np.ndarray]:
     """Per rule (LineConfig's lengths and tilts), the pixels of `thin` on near-horizontal
-    straight runs that are lines; each tilt's shear is made once for all rules."""
+    straight runs that are lines. At each tilt the image is sheared once for all rules so that
+    lines at that tilt lie along rows, whose runs (gaps up to `gap` px bridged) are lines when
+    long enough (serving/_imagecore.c: shear, band_lines)."""
+    thin = np.ascontiguousarray(thin, dtype=bool)
     height, width = thin.shape
-    # Only ink pixels move and are looked up: a fraction of the image's pixels.
-    ink_rows, ink_cols = np.nonzero(thin)
-    found = [np.zeros(ink_rows.size, bool) for _ in rules]
+    masks = [np.zeros_like(thin) for _ in rules]
     cols = np.arange(width)
     for angle in sorted({angle for rule in rules for angle in rule.angles_deg}):
-        shift = np.round(cols * math.tan(math.radians(angle))).astype(np.intp)
+        shift = np.round(cols * math.tan(math.radians(angle))).astype(np.int64)
         shift -= shift.min()
-        rows = ink_rows + shift[ink_cols]
-        sheared = np.zeros((height + int(shift.max()) + 1, width), bool)
-        sheared[rows, ink_cols] = True
-        sheared[:-1] |= sheared[1:]  # a 2-row band: a tilted thin line steps rows, not breaks
-        fullest = np.count_nonzero(sheared, axis=1).max()
-        for rule, into in zip(rules, found, strict=True):
+        band = np.empty((height + int(shift.max()) + 1, width), np.uint8)
+        fullest = _imagecore.shear(thin, height, width, shift, band)
+        for rule, mask in zip(rules, masks, strict=True):
             shortest = min(rule.border_length, rule.free_length) * width
             if angle not in rule.angles_deg or fullest + gap < shortest:
                 continue  # no row holds enough ink for a line (most images: one cheap test)
-            lines = _long_runs(sheared, gap, rule)
-            into |= lines[rows, ink_cols] | lines[rows - 1, ink_cols]
-    masks = []
-    for into in found:
-        mask = np.zeros_like(thin)
-        mask[ink_rows[into], ink_cols[into]] = True
-        masks.append(mask)
+            _imagecore.band_lines(band, *band.shape, gap, rule.free_length, rule.border_length,
+                                  rule.edge_margin, thin, height, shift, mask)
     return masks
-
-
-def _long_runs(mask: np.ndarray, gap: int, config: LineConfig) -> np.ndarray:
-    """The pixels of runs (gaps up to `gap` px bridged) that are lines by LineConfig's rules."""
-    width = mask.shape[1]
-    row, start, end = horizontal_runs(mask)
-    # Bridge: a run continues the previous one when in the same row and at most `gap` px after.
-    joins = np.zeros(row.size, bool)
-    joins[1:] = (row[1:] == row[:-1]) & (start[1:] - end[:-1] <= gap)
-    first = np.flatnonzero(~joins)
-    last = np.append(first[1:], row.size) - 1
-    row, start, end = row[first], start[first], end[last]
-    length = end - start
-    margin = config.edge_margin * width
-    at_edge = (start <= margin) | (end >= width - margin)
-    line = (length >= config.free_length * width) | (
-        at_edge & (length >= config.border_length * width))
-    out = np.zeros_like(mask)
-    if line.any():
-        owner, cols = expand_ranges(start[line], length[line])
-        out[row[line][owner], cols] = True
-    return out

@@ -1,17 +1,20 @@
-"""Numpy image operations: components, boxes, stroke width, rank filters, blur and quantiles."""
+"""Image operations (C loops behind numpy arrays): components, boxes, runs, stroke width, rank
+filters, blur and quantiles."""
 
 import numpy as np
 import pytest
 
 from serving.imageops import (
     blur,
+    boundary,
     component_boxes,
-    horizontal_runs,
     label_components,
     max_filter,
     min_filter,
     padded,
     quantiles,
+    rank_filter,
+    run_lengths,
     stroke_width,
 )
 
@@ -79,23 +82,95 @@ def test_quantiles_match_percentile_within_a_bin():
     assert np.allclose(quantiles(values, fractions, -1, 1), expected, atol=2 / 4096)
 
 
-def test_horizontal_runs_match_a_scan_of_each_row():
+def _flood_labels(mask):
+    """Reference labelling: flood fill from each unlabelled pixel in row-major order."""
+    labels = np.zeros(mask.shape, np.int32)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if labels[start]:
+            continue
+        count += 1
+        labels[start] = count
+        todo = [start]
+        while todo:
+            row, col = todo.pop()
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    r, c = row + dr, col + dc
+                    if (0 <= r < mask.shape[0] and 0 <= c < mask.shape[1] and mask[r, c]
+                            and not labels[r, c]):
+                        labels[r, c] = count
+                        todo.append((r, c))
+    return labels, count
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_labels_and_boxes_match_a_flood_fill(seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < rng.random()
+    expected, count = _flood_labels(mask)
+    labels, got = label_components(mask[:, ::-1][:, ::-1])  # a strided view works too
+    assert got == count
+    np.testing.assert_array_equal(labels, expected)
+    boxes = component_boxes(labels, count)
+    for label in range(1, count + 1):
+        rows, cols = np.nonzero(labels == label)
+        assert boxes[label].tolist() == [rows.min(), rows.max() + 1, cols.min(), cols.max() + 1]
+
+
+def test_run_lengths_match_a_scan_of_each_row():
     mask = np.random.default_rng(3).random((9, 13)) < 0.5
     mask[0] = True  # a run from edge to edge
     mask[1] = False  # a row without ink
-    expected = []
+    expected = np.zeros(mask.shape, np.int32)
     for row in range(mask.shape[0]):
         col = 0
         while col < mask.shape[1]:
-            if mask[row, col]:
-                start = col
-                while col < mask.shape[1] and mask[row, col]:
-                    col += 1
-                expected.append((row, start, col))
-            col += 1
-    rows, starts, ends = horizontal_runs(mask)
-    assert list(zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True)) == expected
-    assert all(len(part) == 0 for part in horizontal_runs(np.zeros((3, 4), bool)))
+            start = col
+            while col < mask.shape[1] and mask[row, col]:
+                col += 1
+            expected[row, start:col] = col - start
+            col += col == start
+    np.testing.assert_array_equal(run_lengths(mask), expected)
+    np.testing.assert_array_equal(run_lengths(mask.T), run_lengths(np.ascontiguousarray(mask.T)))
+
+
+def test_boundary_is_the_pixels_with_an_outside_four_neighbour():
+    mask = np.random.default_rng(5).random((11, 14)) < 0.7
+    framed = np.pad(mask, 1)
+    inner = (framed[1:-1, 1:-1] & framed[:-2, 1:-1] & framed[2:, 1:-1] & framed[1:-1, :-2]
+             & framed[1:-1, 2:])
+    np.testing.assert_array_equal(boundary(mask), mask & ~inner)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int32, np.float32, np.float64])
+def test_rank_filters_of_every_element_type_match_a_brute_force_window(dtype):
+    rng = np.random.default_rng(7)
+    values = (rng.random((23, 31)) * 200).astype(dtype)
+    for size in (2, 3, 8, 9):
+        windows = np.lib.stride_tricks.sliding_window_view(values, (size, size))
+        valid = rank_filter(values, size, np.maximum, pad=False)
+        assert valid.dtype == values.dtype
+        np.testing.assert_array_equal(valid, windows.max(axis=(2, 3)))
+        np.testing.assert_array_equal(rank_filter(values, size, np.minimum, pad=False),
+                                      windows.min(axis=(2, 3)))
+
+
+def test_rank_filters_refuse_other_element_types_and_pairs():
+    with pytest.raises(TypeError, match="rank filters take"):
+        max_filter(np.zeros((4, 4), np.int64), 3)
+    with pytest.raises(ValueError, match=r"np\.minimum or np\.maximum"):
+        rank_filter(np.zeros((4, 4), np.float32), 3, np.add)
+
+
+def test_blur_equals_four_pair_sums_each_way_bit_for_bit():
+    values = np.random.default_rng(8).random((17, 12)).astype(np.float32)
+    grown = np.pad(values, 2, mode="edge")
+    for _ in range(4):
+        grown = grown[1:] + grown[:-1]
+    for _ in range(4):
+        grown = grown[:, 1:] + grown[:, :-1]
+    np.testing.assert_array_equal(blur(values), grown * np.float32(1 / 256))
 
 
 @pytest.mark.parametrize("edge", [False, True])

@@ -1,6 +1,7 @@
-"""deploy/Dockerfile (it cannot be built here): it installs the project's base dependencies only,
-whose whole dependency tree has no torch, copies no training code, runs as a non-root user, and
-its command line is a valid server configuration on every interface."""
+"""deploy/Dockerfile (it cannot be built here): a build stage compiles the project's wheel (its C
+loops), the image installs it with the base dependencies only, whose whole dependency tree has
+no torch, copies no training code, runs as a non-root user, and its command line is a valid
+server configuration on every interface."""
 
 from __future__ import annotations
 
@@ -57,12 +58,30 @@ def dependency_closure(requirements: list[str], extras: set[str]) -> set[str]:
     return seen
 
 
-def test_every_pip_install_installs_the_project_only() -> None:
-    installs = [command for command in of("RUN") if "pip install" in command]
-    assert installs
-    for command in installs:
-        words = shlex.split(command.split("pip install", 1)[1].split("&&")[0])
-        assert words == [".${EXTRAS}"], command
+def stages() -> list[list[tuple[str, str]]]:
+    """The instructions of each build stage, FROM first."""
+    found: list[list[tuple[str, str]]] = []
+    for instruction in instructions():
+        if instruction[0] == "FROM":
+            found.append([])
+        found[-1].append(instruction)
+    return found
+
+
+def test_a_build_stage_compiles_the_wheel_and_the_image_installs_it_with_extras_only() -> None:
+    build, image = stages()
+    assert build[0] == ("FROM", "python:3.11-slim AS build")
+    (compile_wheel,) = [args for kind, args in build if kind == "RUN" and "pip wheel" in args]
+    assert shlex.split(compile_wheel.split("pip wheel", 1)[1]) == [
+        "--no-deps", "--no-cache-dir", "--wheel-dir", "/wheels", "."]
+    assert any("gcc" in args for kind, args in build if kind == "RUN")  # serving/_imagecore.c
+    assert image[0] == ("FROM", "python:3.11-slim")
+    assert not any("gcc" in args for _, args in image)  # the image carries no compiler
+    installs = [args for kind, args in image if kind == "RUN" and "pip install" in args]
+    assert len(installs) == 1
+    words = shlex.split(installs[0].split("pip install", 1)[1].split("&&")[0])
+    assert words == ["$(ls /wheels/digits-*.whl)${EXTRAS}"], installs[0]
+    assert ("COPY", "--from=build /wheels /wheels") in image
     assert of("ARG") == ['EXTRAS=""']
 
 
@@ -77,7 +96,8 @@ def test_the_image_dependency_tree_has_no_torch(extra: str) -> None:
 
 
 def test_only_serving_code_and_the_model_are_copied() -> None:
-    sources = {word for copy in of("COPY") for word in copy.split()[:-1]}
+    sources = {word for copy in of("COPY") if not copy.startswith("--from=")
+               for word in copy.split()[:-1]}
     assert sources == {"pyproject.toml", "README.md", "serving/", "exported/"}
     ignore = [line for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
               if line and not line.startswith("#")]

@@ -1,0 +1,636 @@
+/* serving._imagecore: the per-pixel loops of serving.imageops in C.
+ *
+ * Preprocessing an image took ~5 ms in numpy, about half of it in these few operations, each a
+ * dozen whole-array numpy passes and calls. Here each is one or two passes over the pixels.
+ * Every function takes C-contiguous buffers (serving.imageops checks dtypes and makes them
+ * contiguous) and writes its result into a buffer the caller allocated; the results equal the
+ * numpy definitions bit for bit (tests/serving/test_imageops.py compares them).
+ *
+ * No numpy headers: the Python buffer protocol is enough, so building needs only a C compiler.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* --- argument helpers ----------------------------------------------------------------------- */
+
+static int
+check_size(Py_buffer *view, Py_ssize_t bytes, const char *name)
+{
+    if (view->len != bytes) {
+        PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, expected %zd", name, view->len, bytes);
+        return 0;
+    }
+    return 1;
+}
+
+/* --- connected components ------------------------------------------------------------------- */
+
+static Py_ssize_t
+find_root(Py_ssize_t *parent, Py_ssize_t i)
+{
+    Py_ssize_t root = i;
+    while (parent[root] != root)
+        root = parent[root];
+    while (parent[i] != root) { /* path compression */
+        Py_ssize_t next = parent[i];
+        parent[i] = root;
+        i = next;
+    }
+    return root;
+}
+
+/* label(mask: uint8 [h*w], h, w, labels: int32 [h*w] out) -> count
+ * 8-connected components of the nonzero pixels; labels 1..count in the order of each component's
+ * first pixel in row-major order, 0 elsewhere. Works on horizontal runs: a run joins the runs of
+ * the row above that it touches (diagonals included), by union-find whose root is the smallest
+ * run index. */
+static PyObject *
+label(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, out;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t *start = NULL, *end = NULL, *parent = NULL, *row_first = NULL;
+    int32_t *run_label = NULL;
+    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w * 4, "labels"))
+        goto done;
+    const uint8_t *m = mask.buf;
+    int32_t *labels = out.buf;
+    Py_ssize_t most = h * ((w + 1) / 2) + 1;
+    start = PyMem_Malloc(most * sizeof(Py_ssize_t));
+    end = PyMem_Malloc(most * sizeof(Py_ssize_t));
+    parent = PyMem_Malloc(most * sizeof(Py_ssize_t));
+    row_first = PyMem_Malloc((h + 1) * sizeof(Py_ssize_t));
+    run_label = PyMem_Malloc(most * sizeof(int32_t));
+    if (!start || !end || !parent || !row_first || !run_label) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t runs = 0;
+    for (Py_ssize_t y = 0; y < h; y++) {
+        row_first[y] = runs;
+        const uint8_t *line = m + y * w;
+        Py_ssize_t x = 0;
+        while (x < w) {
+            while (x < w && !line[x])
+                x++;
+            if (x == w)
+                break;
+            Py_ssize_t s = x;
+            while (x < w && line[x])
+                x++;
+            start[runs] = s;
+            end[runs] = x;
+            parent[runs] = runs;
+            if (y > 0) {
+                /* Runs of the row above touching [s, x): start_above <= x and s <= end_above. */
+                for (Py_ssize_t j = row_first[y - 1]; j < row_first[y]; j++) {
+                    if (start[j] > x)
+                        break;
+                    if (end[j] < s)
+                        continue;
+                    Py_ssize_t a = find_root(parent, j), b = find_root(parent, runs);
+                    if (a < b)
+                        parent[b] = a;
+                    else if (b < a)
+                        parent[a] = b;
+                }
+            }
+            runs++;
+        }
+    }
+    row_first[h] = runs;
+    memset(labels, 0, h * w * sizeof(int32_t));
+    int32_t count = 0;
+    for (Py_ssize_t i = 0; i < runs; i++) {
+        Py_ssize_t root = find_root(parent, i);
+        run_label[i] = root == i ? ++count : run_label[root]; /* a root precedes its runs */
+    }
+    for (Py_ssize_t y = 0; y < h; y++)
+        for (Py_ssize_t i = row_first[y]; i < row_first[y + 1]; i++)
+            for (Py_ssize_t x = start[i]; x < end[i]; x++)
+                labels[y * w + x] = run_label[i];
+    result = PyLong_FromLong(count);
+done:
+    PyMem_Free(start);
+    PyMem_Free(end);
+    PyMem_Free(parent);
+    PyMem_Free(row_first);
+    PyMem_Free(run_label);
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* boxes(labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) -> None
+ * (top, bottom, left, right) of each label 1..count, bottom/right exclusive; row 0 and labels
+ * without pixels keep (INT64_MAX, 0, INT64_MAX, 0). Labels outside 1..count are ignored. */
+static PyObject *
+boxes(PyObject *self, PyObject *args)
+{
+    Py_buffer labels_view, out;
+    Py_ssize_t h, w, count;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &labels_view, &h, &w, &count, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&labels_view, h * w * 4, "labels")
+            || !check_size(&out, (count + 1) * 4 * 8, "boxes"))
+        goto done;
+    const int32_t *labels = labels_view.buf;
+    int64_t *box = out.buf;
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        box[4 * i] = box[4 * i + 2] = INT64_MAX;
+        box[4 * i + 1] = box[4 * i + 3] = 0;
+    }
+    for (Py_ssize_t y = 0; y < h; y++) {
+        const int32_t *line = labels + y * w;
+        for (Py_ssize_t x = 0; x < w; x++) {
+            int32_t k = line[x];
+            if (k <= 0 || k > count)
+                continue;
+            int64_t *b = box + 4 * k;
+            if (y < b[0]) b[0] = y;
+            if (y + 1 > b[1]) b[1] = y + 1;
+            if (x < b[2]) b[2] = x;
+            if (x + 1 > b[3]) b[3] = x + 1;
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&labels_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* run_lengths(mask: uint8 [h*w], h, w, out: int32 [h*w]) -> None
+ * For each nonzero pixel, the length of the horizontal run it belongs to; 0 elsewhere. */
+static PyObject *
+run_lengths(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, out;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w * 4, "out"))
+        goto done;
+    const uint8_t *m = mask.buf;
+    int32_t *o = out.buf;
+    for (Py_ssize_t y = 0; y < h; y++) {
+        const uint8_t *line = m + y * w;
+        int32_t *dst = o + y * w;
+        Py_ssize_t x = 0;
+        while (x < w) {
+            if (!line[x]) {
+                dst[x++] = 0;
+                continue;
+            }
+            Py_ssize_t s = x;
+            while (x < w && line[x])
+                x++;
+            for (Py_ssize_t i = s; i < x; i++)
+                dst[i] = (int32_t)(x - s);
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* boundary(mask: uint8 [h*w], h, w, out: uint8 [h*w]) -> number of boundary pixels
+ * The nonzero pixels with a 4-neighbour that is zero or outside the image. */
+static PyObject *
+boundary(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, out;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w, "out"))
+        goto done;
+    const uint8_t *m = mask.buf;
+    uint8_t *o = out.buf;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t y = 0; y < h; y++) {
+        for (Py_ssize_t x = 0; x < w; x++) {
+            Py_ssize_t i = y * w + x;
+            int inner = m[i] && y > 0 && m[i - w] && y < h - 1 && m[i + w]
+                        && x > 0 && m[i - 1] && x < w - 1 && m[i + 1];
+            o[i] = m[i] && !inner;
+            found += o[i];
+        }
+    }
+    result = PyLong_FromSsize_t(found);
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* --- rank filters --------------------------------------------------------------------------- */
+
+/* One pass per axis of a "valid" size-wide min or max: `rows` rows of `width` values in, rows of
+ * width - size + 1 (horizontal) or rows - size + 1 rows of width (vertical) out. The inner loops
+ * run along contiguous memory so the compiler vectorises them. */
+#define RANK_PASSES(T, NAME, BETTER)                                                             \
+    static void NAME##_vertical(const T *in, T *out, Py_ssize_t rows, Py_ssize_t width,         \
+                                Py_ssize_t size)                                                \
+    {                                                                                           \
+        for (Py_ssize_t y = 0; y + size <= rows; y++) {                                         \
+            T *dst = out + y * width;                                                           \
+            memcpy(dst, in + y * width, width * sizeof(T));                                     \
+            for (Py_ssize_t k = 1; k < size; k++) {                                             \
+                const T *src = in + (y + k) * width;                                            \
+                for (Py_ssize_t x = 0; x < width; x++)                                          \
+                    dst[x] = BETTER(src[x], dst[x]) ? src[x] : dst[x];                          \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    static void NAME##_horizontal(const T *in, T *out, Py_ssize_t rows, Py_ssize_t width,       \
+                                  Py_ssize_t size)                                              \
+    {                                                                                           \
+        Py_ssize_t narrow = width - size + 1;                                                   \
+        for (Py_ssize_t y = 0; y < rows; y++) {                                                 \
+            const T *src = in + y * width;                                                      \
+            T *dst = out + y * narrow;                                                          \
+            memcpy(dst, src, narrow * sizeof(T));                                               \
+            for (Py_ssize_t k = 1; k < size; k++)                                               \
+                for (Py_ssize_t x = 0; x < narrow; x++)                                         \
+                    dst[x] = BETTER(src[x + k], dst[x]) ? src[x + k] : dst[x];                  \
+        }                                                                                       \
+    }
+
+#define LESS(a, b) ((a) < (b))
+#define MORE(a, b) ((a) > (b))
+RANK_PASSES(uint8_t, min_u8, LESS)
+RANK_PASSES(uint8_t, max_u8, MORE)
+RANK_PASSES(int32_t, min_i32, LESS)
+RANK_PASSES(int32_t, max_i32, MORE)
+RANK_PASSES(float, min_f32, LESS)
+RANK_PASSES(float, max_f32, MORE)
+RANK_PASSES(double, min_f64, LESS)
+RANK_PASSES(double, max_f64, MORE)
+
+typedef void (*pass_fn)(const void *, void *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
+
+/* rank(values [h*w], kind, h, w, size, is_max, out [(h-size+1)*(w-size+1)]) -> None
+ * A "valid" size × size min or max; kind is the element type: 'B' uint8, 'i' int32, 'f'
+ * float32, 'd' float64. Grow the input first (edges repeated) for a same-size result. */
+static PyObject *
+rank(PyObject *self, PyObject *args)
+{
+    Py_buffer values, out;
+    int kind, is_max;
+    Py_ssize_t h, w, size;
+    if (!PyArg_ParseTuple(args, "y*Cnnnpw*", &values, &kind, &h, &w, &size, &is_max, &out))
+        return NULL;
+    PyObject *result = NULL;
+    void *between = NULL;
+    pass_fn vertical, horizontal;
+    Py_ssize_t item;
+    switch (kind) {
+    case 'B':
+        item = 1;
+        vertical = (pass_fn)(is_max ? max_u8_vertical : min_u8_vertical);
+        horizontal = (pass_fn)(is_max ? max_u8_horizontal : min_u8_horizontal);
+        break;
+    case 'i':
+        item = 4;
+        vertical = (pass_fn)(is_max ? max_i32_vertical : min_i32_vertical);
+        horizontal = (pass_fn)(is_max ? max_i32_horizontal : min_i32_horizontal);
+        break;
+    case 'f':
+        item = 4;
+        vertical = (pass_fn)(is_max ? max_f32_vertical : min_f32_vertical);
+        horizontal = (pass_fn)(is_max ? max_f32_horizontal : min_f32_horizontal);
+        break;
+    case 'd':
+        item = 8;
+        vertical = (pass_fn)(is_max ? max_f64_vertical : min_f64_vertical);
+        horizontal = (pass_fn)(is_max ? max_f64_horizontal : min_f64_horizontal);
+        break;
+    default:
+        PyErr_Format(PyExc_ValueError, "unknown element kind %c", kind);
+        goto done;
+    }
+    if (size < 1 || size > h || size > w) {
+        PyErr_Format(PyExc_ValueError, "window %zd does not fit a %zd × %zd image", size, h, w);
+        goto done;
+    }
+    Py_ssize_t rows = h - size + 1, cols = w - size + 1;
+    if (!check_size(&values, h * w * item, "values") || !check_size(&out, rows * cols * item, "out"))
+        goto done;
+    between = PyMem_Malloc(rows * w * item);
+    if (!between) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    vertical(values.buf, between, h, w, size);
+    horizontal(between, out.buf, rows, w, size);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(between);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* --- blur and histogram --------------------------------------------------------------------- */
+
+/* pair_sums(grown: float32 [(h+4)*(w+4)], h, w, out: float32 [h*w]) -> None
+ * The binomial 5 × 5 blur of an image grown by 2 px on every side: [1, 1] summed four times down,
+ * then four times across, then scaled by 1/256, in numpy's order of float32 operations. */
+static PyObject *
+pair_sums(PyObject *self, PyObject *args)
+{
+    Py_buffer grown, out;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &grown, &h, &w, &out))
+        return NULL;
+    PyObject *result = NULL;
+    float *down = NULL;
+    Py_ssize_t gw = w + 4;
+    if (!check_size(&grown, (h + 4) * gw * 4, "grown") || !check_size(&out, h * w * 4, "out"))
+        goto done;
+    down = PyMem_Malloc((h + 4) * gw * sizeof(float));
+    if (!down) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(down, grown.buf, (h + 4) * gw * sizeof(float));
+    for (Py_ssize_t pass = 0; pass < 4; pass++) /* rows h+4 → h: row y becomes y + (y + 1) */
+        for (Py_ssize_t y = 0; y < h + 3 - pass; y++)
+            for (Py_ssize_t x = 0; x < gw; x++)
+                down[y * gw + x] = down[(y + 1) * gw + x] + down[y * gw + x];
+    float *o = out.buf;
+    const float scale = 1.0f / 256.0f;
+    for (Py_ssize_t y = 0; y < h; y++) {
+        float *line = down + y * gw;
+        for (Py_ssize_t pass = 0; pass < 4; pass++)
+            for (Py_ssize_t x = 0; x < w + 3 - pass; x++)
+                line[x] = line[x + 1] + line[x];
+        for (Py_ssize_t x = 0; x < w; x++)
+            o[y * w + x] = line[x] * scale;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(down);
+    PyBuffer_Release(&grown);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* quantiles(values [n], kind, low, high, bins, fractions: float64 [k], out: float64 [k]) -> None
+ * Quantiles of values within [low, high] from a histogram of `bins` bins, linear inside a bin
+ * (values outside the range count in the end bins). A value's bin is trunc(clip((v - low) *
+ * scale, 0, bins - 1)) with scale = bins / (high - low), computed in the values' own precision
+ * (kind 'f' float32, 'd' float64); NaN counts in bin 0. */
+static PyObject *
+quantiles(PyObject *self, PyObject *args)
+{
+    Py_buffer values, fractions_view, out;
+    int kind;
+    double low, high;
+    Py_ssize_t bins;
+    if (!PyArg_ParseTuple(args, "y*Cddny*w*", &values, &kind, &low, &high, &bins,
+                          &fractions_view, &out))
+        return NULL;
+    PyObject *result = NULL;
+    int64_t *counts = NULL;
+    Py_ssize_t wanted = fractions_view.len / 8;
+    if (bins < 1 || !(high > low)) {
+        PyErr_SetString(PyExc_ValueError, "quantiles need bins >= 1 and high > low");
+        goto done;
+    }
+    if (!check_size(&out, wanted * 8, "out"))
+        goto done;
+    counts = PyMem_Calloc(bins, sizeof(int64_t));
+    if (!counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double scale = (double)bins / (high - low);
+    Py_ssize_t n;
+    if (kind == 'f') {
+        const float *v = values.buf;
+        const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
+        n = values.len / 4;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float x = (v[i] - flow) * fscale;
+            x = x > 0 ? (x < top ? x : top) : 0;
+            counts[(Py_ssize_t)x]++;
+        }
+    }
+    else if (kind == 'd') {
+        const double *v = values.buf;
+        const double top = (double)(bins - 1);
+        n = values.len / 8;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double x = (v[i] - low) * scale;
+            x = x > 0 ? (x < top ? x : top) : 0;
+            counts[(Py_ssize_t)x]++;
+        }
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "unknown element kind %c", kind);
+        goto done;
+    }
+    const double *fractions = fractions_view.buf;
+    double *q = out.buf;
+    for (Py_ssize_t k = 0; k < wanted; k++) {
+        double rank = fractions[k] * (double)n;
+        /* The first bin whose cumulative count reaches the rank (the last bin at most). */
+        Py_ssize_t found = 0;
+        int64_t before = 0;
+        while (found < bins - 1 && (double)(before + counts[found]) < rank)
+            before += counts[found++];
+        double within = (rank - (double)before) / (double)(counts[found] > 1 ? counts[found] : 1);
+        q[k] = low + ((double)found + within) / scale;
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(counts);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&fractions_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* --- straight lines ------------------------------------------------------------------------ */
+
+/* shear(thin: uint8 [h*w], h, w, shift: int64 [w], band: uint8 [rows*w] out) -> fullest row
+ * The pixels of `thin` with column x moved down by shift[x] rows (0 ≤ shift[x] < rows - h: one
+ * tilt, so that lines at that tilt lie along rows), each row then ORed with the one below (a
+ * tilted thin line steps rows, not breaks); returns the most pixels any row of `band` holds. */
+static PyObject *
+shear(PyObject *self, PyObject *args)
+{
+    Py_buffer thin_view, shift_view, band_view;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nny*w*", &thin_view, &h, &w, &shift_view, &band_view))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t rows = w > 0 ? band_view.len / w : 0;
+    if (!check_size(&thin_view, h * w, "thin") || !check_size(&shift_view, w * 8, "shift")
+            || !check_size(&band_view, rows * w, "band"))
+        goto done;
+    const uint8_t *thin = thin_view.buf;
+    const int64_t *shift = shift_view.buf;
+    uint8_t *band = band_view.buf;
+    for (Py_ssize_t x = 0; x < w; x++)
+        if (shift[x] < 0 || shift[x] + h >= rows) {
+            PyErr_SetString(PyExc_ValueError, "a shift moves pixels off the band");
+            goto done;
+        }
+    memset(band, 0, rows * w);
+    /* Columns of equal shift move together: one contiguous copy per row and stretch. */
+    for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) {
+        for (x1 = x0 + 1; x1 < w && shift[x1] == shift[x0]; x1++)
+            ;
+        for (Py_ssize_t y = 0; y < h; y++) {
+            uint8_t *dst = band + (y + shift[x0]) * w;
+            const uint8_t *src = thin + y * w;
+            for (Py_ssize_t x = x0; x < x1; x++)
+                dst[x] = src[x] != 0;
+        }
+    }
+    Py_ssize_t fullest = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        uint8_t *line = band + r * w;
+        const uint8_t *below = r + 1 < rows ? line + w : line;
+        Py_ssize_t filled = 0;
+        for (Py_ssize_t x = 0; x < w; x++) {
+            line[x] |= below[x];
+            filled += line[x];
+        }
+        if (filled > fullest)
+            fullest = filled;
+    }
+    result = PyLong_FromSsize_t(fullest);
+done:
+    PyBuffer_Release(&thin_view);
+    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&band_view);
+    return result;
+}
+
+/* band_lines(band: uint8 [rows*w], rows, w, gap, free_length, border_length, edge_margin,
+ *            thin: uint8 [h*w], h, shift: int64 [w], out: uint8 [h*w]) -> None
+ * In each row of a shear's band, runs with gaps up to `gap` px bridged are lines when at least
+ * free_length × w long, or border_length × w long and ending within edge_margin × w of a side.
+ * The pixels of `thin` whose sheared row, or the row above it, is on a line are set in `out`. */
+static PyObject *
+band_lines(PyObject *self, PyObject *args)
+{
+    Py_buffer band_view, thin_view, shift_view, out;
+    Py_ssize_t rows, w, gap, h;
+    double free_length, border_length, edge_margin;
+    if (!PyArg_ParseTuple(args, "y*nnndddy*ny*w*", &band_view, &rows, &w, &gap, &free_length,
+                          &border_length, &edge_margin, &thin_view, &h, &shift_view, &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint8_t *lines = NULL;
+    if (!check_size(&band_view, rows * w, "band") || !check_size(&thin_view, h * w, "thin")
+            || !check_size(&shift_view, w * 8, "shift") || !check_size(&out, h * w, "out"))
+        goto done;
+    const uint8_t *band = band_view.buf, *thin = thin_view.buf;
+    const int64_t *shift = shift_view.buf;
+    uint8_t *marks = out.buf;
+    for (Py_ssize_t x = 0; x < w; x++)
+        if (shift[x] < 0 || shift[x] + h > rows) {
+            PyErr_SetString(PyExc_ValueError, "a shift moves pixels off the band");
+            goto done;
+        }
+    lines = PyMem_Calloc(rows * w, 1);
+    if (!lines) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    double margin = edge_margin * (double)w;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const uint8_t *line = band + r * w;
+        Py_ssize_t x = 0, first = -1, last = -1; /* the bridged run so far: [first, last) */
+        for (;;) {
+            while (x < w && !line[x])
+                x++;
+            Py_ssize_t start = x;
+            while (x < w && line[x])
+                x++;
+            if (start < w && first >= 0 && start - last <= gap) {
+                last = x;
+                continue;
+            }
+            if (first >= 0) {
+                Py_ssize_t length = last - first;
+                int at_edge = (double)first <= margin || (double)last >= (double)w - margin;
+                if ((double)length >= free_length * (double)w
+                        || (at_edge && (double)length >= border_length * (double)w))
+                    memset(lines + r * w + first, 1, length);
+            }
+            if (start >= w)
+                break;
+            first = start;
+            last = x;
+        }
+    }
+    for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) { /* stretches of equal shift, as in shear */
+        for (x1 = x0 + 1; x1 < w && shift[x1] == shift[x0]; x1++)
+            ;
+        for (Py_ssize_t y = 0; y < h; y++) {
+            Py_ssize_t r = y + shift[x0];
+            const uint8_t *on = lines + r * w, *above = r > 0 ? on - w : on;
+            const uint8_t *src = thin + y * w;
+            uint8_t *dst = marks + y * w;
+            for (Py_ssize_t x = x0; x < x1; x++)
+                dst[x] |= (on[x] | above[x]) & (src[x] != 0);
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(lines);
+    PyBuffer_Release(&band_view);
+    PyBuffer_Release(&thin_view);
+    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* --- module --------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"label", label, METH_VARARGS, "8-connected component labels of a uint8 mask (in place)."},
+    {"boxes", boxes, METH_VARARGS, "Bounding boxes of labels 1..count (in place)."},
+    {"run_lengths", run_lengths, METH_VARARGS, "Horizontal run length of each mask pixel."},
+    {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
+    {"rank", rank, METH_VARARGS, "Valid size × size min or max filter."},
+    {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur of an image grown by 2 px."},
+    {"shear", shear, METH_VARARGS, "A mask sheared by one tilt, rows ORed with the next."},
+    {"band_lines", band_lines, METH_VARARGS, "Pixels on lines along a shear's rows (ORed in)."},
+    {"quantiles", quantiles, METH_VARARGS, "Quantiles of values from a histogram."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_imagecore", "The per-pixel loops of serving.imageops in C.", -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__imagecore(void)
+{
+    return PyModule_Create(&module);
+}
