@@ -95,16 +95,16 @@ def rank_filter(values: np.ndarray, size: int, pair: np.ufunc, pad: bool = True)
         raise ValueError(f"pair must be np.minimum or np.maximum, got {pair}")
     if size <= 1:
         return values
-    half = size // 2
-    grown = padded(values, half, half, half, half, edge=True) if pad else values
-    grown = np.ascontiguousarray(grown)
-    kind = _RANK_KINDS.get(grown.dtype)
+    values = np.ascontiguousarray(values)
+    kind = _RANK_KINDS.get(values.dtype)
     if kind is None:
-        raise TypeError(f"rank filters take {', '.join(map(str, _RANK_KINDS))}, got {grown.dtype}")
-    height, width = grown.shape
-    out = np.empty((max(0, height - size + 1), max(0, width - size + 1)), grown.dtype)
+        raise TypeError(f"rank filters take {', '.join(map(str, _RANK_KINDS))}, got {values.dtype}")
+    lead = size // 2 if pad else 0  # edge pixels repeated on every side
+    height, width = values.shape
+    out = np.empty((max(0, height + 2 * lead - size + 1), max(0, width + 2 * lead - size + 1)),
+                   values.dtype)
     if out.size:
-        _imagecore.rank(grown, kind, height, width, size, pair is np.maximum, out)
+        _imagecore.rank(values, kind, height, width, size, pair is np.maximum, lead, out)
     return out
 
 
