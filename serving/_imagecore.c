@@ -12,6 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 /* --- argument helpers ----------------------------------------------------------------------- */
@@ -502,6 +503,189 @@ done:
     return result;
 }
 
+/* --- resampling ---------------------------------------------------------------------------- */
+
+enum { BOX = 0, BILINEAR = 1, BICUBIC = 2, LANCZOS = 3 }; /* Pillow's kernels, its numbering */
+
+static double
+sinc(double x)
+{
+    if (x == 0.0)
+        return 1.0;
+    x = x * M_PI;
+    return sin(x) / x;
+}
+
+static double
+kernel(int filter, double x)
+{
+    switch (filter) {
+    case BOX:
+        return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+    case BILINEAR: /* a triangle */
+        x = x < 0 ? -x : x;
+        return x < 1.0 ? 1.0 - x : 0.0;
+    case BICUBIC: /* Keys' cubic convolution, a = -0.5 */
+        x = x < 0 ? -x : x;
+        if (x < 1.0)
+            return ((-0.5 + 2.0) * x - (-0.5 + 3.0)) * x * x + 1;
+        if (x < 2.0)
+            return (((x - 5) * x + 8) * x - 4) * -0.5;
+        return 0.0;
+    default: /* LANCZOS: sinc windowed by a 3-lobe sinc */
+        return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0;
+    }
+}
+
+static const double SUPPORT[] = {0.5, 1.0, 2.0, 3.0}; /* each kernel's half-width, px */
+
+/* Per output position of one axis: the first input index, how many follow, and their weights
+ * (normalised to sum 1) in `weights`, `span` per output. Output pixel centres map to input
+ * positions (i + 0.5) · scale; the kernel widens by the scale when shrinking. */
+static Py_ssize_t
+axis_weights(int filter, Py_ssize_t in_size, Py_ssize_t out_size, Py_ssize_t *first,
+             Py_ssize_t *count, double **weights)
+{
+    double scale = (double)in_size / (double)out_size;
+    double widen = scale < 1.0 ? 1.0 : scale;
+    double support = SUPPORT[filter] * widen;
+    Py_ssize_t span = (Py_ssize_t)ceil(support) * 2 + 1;
+    *weights = PyMem_Malloc(out_size * span * sizeof(double));
+    if (!*weights)
+        return -1;
+    for (Py_ssize_t i = 0; i < out_size; i++) {
+        double centre = (i + 0.5) * scale;
+        Py_ssize_t low = (Py_ssize_t)(centre - support + 0.5), high;
+        if (low < 0)
+            low = 0;
+        high = (Py_ssize_t)(centre + support + 0.5);
+        if (high > in_size)
+            high = in_size;
+        if (high - low > span)
+            high = low + span;
+        double *w = *weights + i * span, total = 0.0;
+        for (Py_ssize_t k = 0; k < high - low; k++) {
+            w[k] = kernel(filter, (k + low - centre + 0.5) * (1.0 / widen));
+            total += w[k];
+        }
+        for (Py_ssize_t k = 0; k < high - low; k++)
+            w[k] = total != 0.0 ? w[k] / total : 0.0;
+        first[i] = low;
+        count[i] = high - low;
+    }
+    return span;
+}
+
+/* One resampling pass. Down: `rows` rows of `width` into out_rows rows (whole rows at a time:
+ * vectorised). Across: rows of `width` into rows of out_width. Sums in double, as Pillow. */
+static void
+resample_down(const float *in, Py_ssize_t width, float *out, Py_ssize_t out_rows,
+              const Py_ssize_t *first, const Py_ssize_t *count, const double *weights,
+              Py_ssize_t span, double *sums)
+{
+    for (Py_ssize_t y = 0; y < out_rows; y++) {
+        const double *k = weights + y * span;
+        for (Py_ssize_t x = 0; x < width; x++)
+            sums[x] = 0.0;
+        for (Py_ssize_t i = 0; i < count[y]; i++) {
+            const float *src = in + (first[y] + i) * width;
+            for (Py_ssize_t x = 0; x < width; x++)
+                sums[x] += src[x] * k[i];
+        }
+        for (Py_ssize_t x = 0; x < width; x++)
+            out[y * width + x] = (float)sums[x];
+    }
+}
+
+static void
+resample_across(const float *in, Py_ssize_t rows, Py_ssize_t width, float *out,
+                Py_ssize_t out_width, const Py_ssize_t *first, const Py_ssize_t *count,
+                const double *weights, Py_ssize_t span)
+{
+    for (Py_ssize_t y = 0; y < rows; y++)
+        for (Py_ssize_t x = 0; x < out_width; x++) {
+            const float *src = in + y * width + first[x];
+            const double *k = weights + x * span;
+            double sum = 0.0;
+            for (Py_ssize_t i = 0; i < count[x]; i++)
+                sum += src[i] * k[i];
+            out[y * out_width + x] = (float)sum;
+        }
+}
+
+/* resample(values: float32 [h*w], h, w, filter, out: float32 [out_h*out_w], out_h, out_w) -> None
+ * The image resized with one of Pillow's kernels (0 box: averaging when shrinking, 1 bilinear,
+ * 2 bicubic, 3 Lanczos; each widened by the scale when shrinking), accumulating in double, one
+ * pass per axis whose size changes, across first. This is Pillow's resize of a float image
+ * without its conversions to and from an Image; Pillow 13 sometimes goes down first, which
+ * differs in the last bit of a float32 (tests/serving/test_imageops.py compares them). */
+static PyObject *
+resample(PyObject *self, PyObject *args)
+{
+    Py_buffer values, out;
+    Py_ssize_t h, w, out_h, out_w;
+    int filter;
+    if (!PyArg_ParseTuple(args, "y*nniw*nn", &values, &h, &w, &filter, &out, &out_h, &out_w))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t *first_x = NULL, *count_x = NULL, *first_y = NULL, *count_y = NULL;
+    double *weights_x = NULL, *weights_y = NULL, *sums = NULL;
+    float *between = NULL;
+    if (filter < BOX || filter > LANCZOS) {
+        PyErr_Format(PyExc_ValueError, "unknown filter %d", filter);
+        goto done;
+    }
+    if (h < 1 || w < 1 || out_h < 1 || out_w < 1) {
+        PyErr_SetString(PyExc_ValueError, "images to resample need at least one pixel");
+        goto done;
+    }
+    if (!check_size(&values, h * w * 4, "values") || !check_size(&out, out_h * out_w * 4, "out"))
+        goto done;
+    first_x = PyMem_Malloc(out_w * sizeof(Py_ssize_t));
+    count_x = PyMem_Malloc(out_w * sizeof(Py_ssize_t));
+    first_y = PyMem_Malloc(out_h * sizeof(Py_ssize_t));
+    count_y = PyMem_Malloc(out_h * sizeof(Py_ssize_t));
+    between = PyMem_Malloc(h * out_w * sizeof(float));
+    sums = PyMem_Malloc(out_w * sizeof(double));
+    if (!first_x || !count_x || !first_y || !count_y || !between || !sums) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t span_x = axis_weights(filter, w, out_w, first_x, count_x, &weights_x);
+    Py_ssize_t span_y = axis_weights(filter, h, out_h, first_y, count_y, &weights_y);
+    if (span_x < 0 || span_y < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *in = values.buf;
+    float *o = out.buf;
+    int across = out_w != w, down = out_h != h;
+    if (across && down) {
+        resample_across(in, h, w, between, out_w, first_x, count_x, weights_x, span_x);
+        resample_down(between, out_w, o, out_h, first_y, count_y, weights_y, span_y, sums);
+    }
+    else if (across)
+        resample_across(in, h, w, o, out_w, first_x, count_x, weights_x, span_x);
+    else if (down)
+        resample_down(in, w, o, out_h, first_y, count_y, weights_y, span_y, sums);
+    else
+        memcpy(o, in, h * w * sizeof(float));
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(first_x);
+    PyMem_Free(count_x);
+    PyMem_Free(first_y);
+    PyMem_Free(count_y);
+    PyMem_Free(weights_x);
+    PyMem_Free(weights_y);
+    PyMem_Free(between);
+    PyMem_Free(sums);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* --- straight lines ------------------------------------------------------------------------ */
 
 /* shear(thin: uint8 [h*w], h, w, shift: int64 [w], band: uint8 [rows*w] out) -> fullest row
@@ -651,6 +835,7 @@ static PyMethodDef methods[] = {
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur of an image grown by 2 px."},
+    {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},
     {"shear", shear, METH_VARARGS, "A mask sheared by one tilt, rows ORed with the next."},
     {"band_lines", band_lines, METH_VARARGS, "Pixels on lines along a shear's rows (ORed in)."},
     {"quantiles", quantiles, METH_VARARGS, "Quantiles of values from a histogram."},

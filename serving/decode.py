@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from serving.errors import ImageTooLargeError, InvalidImageError
-from serving.imageops import quantiles
+from serving.imageops import quantiles, resampled
 
 # Pillow parsers we accept; its JPEG parser also opens phone-camera MPO files (format "MPO").
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -122,10 +122,11 @@ def composite(luma: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return alpha * luma + (1 - alpha) * paper
 
 
-def resize(values: np.ndarray, factor: float, resample: int = Image.Resampling.BOX) -> np.ndarray:
+def resize(values: np.ndarray, factor: float,
+           resample: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
     """Scale a float [H, W] array by `factor` (only ever down when factor >= 1 is passed)."""
     if factor >= 1:
         return values
     height, width = values.shape
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return np.asarray(Image.fromarray(values.astype(np.float32)).resize(size, resample))
+    return resampled(values, size[1], size[0], resample)

@@ -4,6 +4,7 @@ components, boxes, runs, stroke width, rank filters, blur, quantiles."""
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from serving import _imagecore  # the per-pixel loops, in C (serving/_imagecore.c)
 
@@ -136,4 +137,20 @@ def quantiles(values: np.ndarray, fractions: list[float], low: float, high: floa
     out = np.empty(fractions.shape, np.float64)
     _imagecore.quantiles(values, "f" if values.dtype == np.float32 else "d", low, high, bins,
                          fractions, out)
+    return out
+
+
+_KERNELS = {Image.Resampling.BOX: 0, Image.Resampling.BILINEAR: 1, Image.Resampling.BICUBIC: 2,
+            Image.Resampling.LANCZOS: 3}  # Pillow's filters → serving/_imagecore.c's kernels
+
+
+def resampled(values: np.ndarray, height: int, width: int,
+              kernel: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """float32 [height, width]: a float image resized as Pillow's resize does with `kernel` (box,
+    bilinear, bicubic or Lanczos, widened when shrinking), without converting to an Image."""
+    if kernel not in _KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(k.name for k in _KERNELS)}, got {kernel}")
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    out = np.empty((height, width), np.float32)
+    _imagecore.resample(values, *values.shape, _KERNELS[kernel], out, height, width)
     return out

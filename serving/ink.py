@@ -10,7 +10,7 @@ from PIL import Image
 
 from serving.components import Shade
 from serving.decode import resize
-from serving.imageops import blur, max_filter, quantiles, rank_filter
+from serving.imageops import blur, max_filter, quantiles, rank_filter, resampled
 
 DARK_LEAN = 0.6  # dark ink wins unless light ink stands out this much more from the median
 # (shadowed phone photos, tuning split: dark ink 0.24–0.32 below the median, lit paper 0.38–0.42
@@ -100,9 +100,8 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
     `polarities`); None for a blank page."""
     if max(gray.shape) < config.min_work_side:
         factor = math.ceil(config.min_work_side / max(gray.shape))
-        size = (gray.shape[1] * factor, gray.shape[0] * factor)
-        gray = np.clip(np.asarray(Image.fromarray(gray.astype(np.float32)).resize(
-            size, Image.Resampling.BICUBIC)), 0, 1)
+        gray = np.clip(resampled(gray, gray.shape[0] * factor, gray.shape[1] * factor,
+                                 Image.Resampling.BICUBIC), 0, 1)
         to_input /= factor
     inverted = polarities(gray)[0] if dark is None else dark
     tone = 1 - gray if inverted else gray
@@ -196,5 +195,4 @@ def paper_level(ink: np.ndarray, window: float) -> np.ndarray:
     padded = np.pad(coarse, 2 * half, mode="reflect", reflect_type="odd")
     opened = rank_filter(rank_filter(padded, 2 * half + 1, np.minimum, pad=False),
                          2 * half + 1, np.maximum, pad=False)
-    return np.asarray(Image.fromarray(opened.astype(np.float32)).resize(
-        (width, height), Image.Resampling.BILINEAR))
+    return resampled(opened, height, width, Image.Resampling.BILINEAR)

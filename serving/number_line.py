@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from serving.imageops import mask_box
+from serving.imageops import mask_box, resampled
 
 if TYPE_CHECKING:  # serving.preprocess builds CrossingLines: it imports this module
     from serving.preprocess import CleanInk
@@ -74,10 +74,10 @@ def number_line(clean: CleanInk, strokes: np.ndarray,
     scale = inner / (bottom - top)
     width = max(1, round((right - left) * scale))
     width = min(width, config.max_width - 2 * config.pad)
-    image = Image.fromarray(values, mode="F").resize((width, inner), Image.Resampling.BILINEAR)
+    image = resampled(values, inner, width, Image.Resampling.BILINEAR)
     pixels = np.zeros((config.height, width + 2 * config.pad), np.float32)
     pixels[config.pad:config.pad + inner, config.pad:config.pad + width] = np.clip(
-        np.asarray(image), 0, 1)
+        image, 0, 1)
     inked = inside.any(axis=0)
     ink_rows = np.zeros((2, right - left), np.int64)
     ink_rows[0, inked] = top + inside.argmax(axis=0)[inked]

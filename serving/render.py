@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from serving.imageops import max_filter, min_filter, padded, stroke_width
+from serving.imageops import max_filter, min_filter, padded, resampled, stroke_width
 
 MNIST_SIDE = 28  # side of an MNIST image, px
 
@@ -58,9 +58,8 @@ def render_digit(ink: np.ndarray, strokes: np.ndarray, box: tuple[int, int, int,
         scale = config.box_side / (max(bottom - top, right - left) + 2 * grow)
     elif grow < 0:
         crop = min_filter(crop, -2 * grow + 1)
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    small = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(
-        size, Image.Resampling.LANCZOS))
+    small = resampled(crop, max(1, round(crop.shape[0] * scale)),
+                      max(1, round(crop.shape[1] * scale)), Image.Resampling.LANCZOS)
     small = np.clip(small, 0, None)
     small = small[: MNIST_SIDE, : MNIST_SIDE] / max(float(small.max()), 1e-6)
     mass = small.sum()
