@@ -238,6 +238,124 @@ done:
     return result;
 }
 
+/* group_counts(labels: int32 [h*w], mask: uint8 [h*w], h, w, count, pixels: int64 [count+1],
+ *              edges: int64 [count+1]) -> None
+ * Per label 1..count: its pixels, and those of its pixels on the mask's boundary (a 4-neighbour
+ * outside the mask or the image). Label 0 and labels beyond count are not counted. */
+static PyObject *
+group_counts(PyObject *self, PyObject *args)
+{
+    Py_buffer labels_view, mask_view, pixels_view, edges_view;
+    Py_ssize_t h, w, count;
+    if (!PyArg_ParseTuple(args, "y*y*nnnw*w*", &labels_view, &mask_view, &h, &w, &count,
+                          &pixels_view, &edges_view))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&labels_view, h * w * 4, "labels") || !check_size(&mask_view, h * w, "mask")
+            || !check_size(&pixels_view, (count + 1) * 8, "pixels")
+            || !check_size(&edges_view, (count + 1) * 8, "edges"))
+        goto done;
+    const int32_t *labels = labels_view.buf;
+    const uint8_t *m = mask_view.buf;
+    int64_t *pixels = pixels_view.buf, *edges = edges_view.buf;
+    memset(pixels, 0, (count + 1) * 8);
+    memset(edges, 0, (count + 1) * 8);
+    for (Py_ssize_t y = 0; y < h; y++)
+        for (Py_ssize_t x = 0; x < w; x++) {
+            Py_ssize_t i = y * w + x;
+            int32_t k = labels[i];
+            if (k <= 0 || k > count)
+                continue;
+            pixels[k]++;
+            int inner = m[i] && y > 0 && m[i - w] && y < h - 1 && m[i + w]
+                        && x > 0 && m[i - 1] && x < w - 1 && m[i + 1];
+            edges[k] += m[i] && !inner;
+        }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&labels_view);
+    PyBuffer_Release(&mask_view);
+    PyBuffer_Release(&pixels_view);
+    PyBuffer_Release(&edges_view);
+    return result;
+}
+
+/* surround_shares(labels: int32 [h*w], near: int32 [h*w], covered: uint8 [h*w], tone: float32
+ *                 [h*w], paper: float32 [h*w], h, w, count, ink: int64 [count+1],
+ *                 shares: float64 [count+1] out) -> None
+ * Per label, the share of its surroundings (pixels with near = the label, not covered) whose tone
+ * is above paper + 0.75 (level - paper), where level and paper are the label's mean tone and
+ * paper over its own pixels (sums over max(ink, 1) pixels); 0 without surroundings. Sums run in
+ * double in row-major order, as numpy's bincount does. */
+static PyObject *
+surround_shares(PyObject *self, PyObject *args)
+{
+    Py_buffer labels_view, near_view, covered_view, tone_view, paper_view, ink_view, out;
+    Py_ssize_t h, w, count;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nnny*w*", &labels_view, &near_view, &covered_view,
+                          &tone_view, &paper_view, &h, &w, &count, &ink_view, &out))
+        return NULL;
+    PyObject *result = NULL;
+    double *level = NULL, *under = NULL, *dark = NULL, *around = NULL;
+    Py_ssize_t n = h * w;
+    if (!check_size(&labels_view, n * 4, "labels") || !check_size(&near_view, n * 4, "near")
+            || !check_size(&covered_view, n, "covered") || !check_size(&tone_view, n * 4, "tone")
+            || !check_size(&paper_view, n * 4, "paper")
+            || !check_size(&ink_view, (count + 1) * 8, "ink")
+            || !check_size(&out, (count + 1) * 8, "shares"))
+        goto done;
+    level = PyMem_Calloc(count + 1, sizeof(double));
+    under = PyMem_Calloc(count + 1, sizeof(double));
+    dark = PyMem_Calloc(count + 1, sizeof(double));
+    around = PyMem_Calloc(count + 1, sizeof(double));
+    if (!level || !under || !dark || !around) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int32_t *labels = labels_view.buf, *near = near_view.buf;
+    const uint8_t *covered = covered_view.buf;
+    const float *tone = tone_view.buf, *paper = paper_view.buf;
+    const int64_t *ink = ink_view.buf;
+    double *shares = out.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t k = labels[i];
+        if (k > 0 && k <= count) {
+            level[k] += tone[i];
+            under[k] += paper[i];
+        }
+    }
+    for (Py_ssize_t k = 0; k <= count; k++) {
+        double weight = (double)(ink[k] > 1 ? ink[k] : 1);
+        level[k] /= weight;
+        under[k] /= weight;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int32_t k = near[i];
+        if (k <= 0 || k > count || covered[i])
+            continue;
+        around[k] += 1.0;
+        dark[k] += (double)tone[i] > under[k] + 0.75 * (level[k] - under[k]);
+    }
+    for (Py_ssize_t k = 0; k <= count; k++)
+        shares[k] = dark[k] / (around[k] > 1.0 ? around[k] : 1.0);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(level);
+    PyMem_Free(under);
+    PyMem_Free(dark);
+    PyMem_Free(around);
+    PyBuffer_Release(&labels_view);
+    PyBuffer_Release(&near_view);
+    PyBuffer_Release(&covered_view);
+    PyBuffer_Release(&tone_view);
+    PyBuffer_Release(&paper_view);
+    PyBuffer_Release(&ink_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* --- rank filters --------------------------------------------------------------------------- */
 
 /* "Valid" size-wide min or max along one axis. Vertical: `rows` rows of `width` in, rows - size + 1
@@ -832,6 +950,9 @@ static PyMethodDef methods[] = {
     {"label", label, METH_VARARGS, "8-connected component labels of a uint8 mask (in place)."},
     {"boxes", boxes, METH_VARARGS, "Bounding boxes of labels 1..count (in place)."},
     {"run_lengths", run_lengths, METH_VARARGS, "Horizontal run length of each mask pixel."},
+    {"group_counts", group_counts, METH_VARARGS, "Pixels and boundary pixels per label."},
+    {"surround_shares", surround_shares, METH_VARARGS, "Share of each label's surroundings "
+     "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur of an image grown by 2 px."},

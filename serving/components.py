@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving.imageops import (
-    boundary,
     component_boxes,
+    group_counts,
     label_components,
     mask_box,
     max_filter,
     stroke_width,
+    surround_shares,
 )
 
 
@@ -83,8 +84,7 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig,
     joined = max_filter(mask, 2 * radius + 1) if radius else mask
     labels, count = label_components(joined)
     labels = np.where(mask, labels, 0)
-    ink = np.bincount(labels.ravel(), minlength=count + 1)
-    ink[0] = 0
+    ink, edge = group_counts(labels, mask, count)  # pixels, and those on the mask's boundary
     boxes = component_boxes(labels, count)
     top, left = boxes[:, 0] == 0, boxes[:, 2] == 0
     bottom, right = boxes[:, 1] >= height, boxes[:, 3] >= width
@@ -93,7 +93,6 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig,
     # A corner, or a strip along a side: a digit in a tight crop touches the top and the bottom,
     # never a corner. A solid blob (a shadow's core, a wedge of desk beside a sheet) is no
     # stroke: its width (2·area / boundary) is a large share of its size.
-    edge = np.bincount(labels[boundary(mask)], minlength=count + 1)
     size = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
     solid = 2 * ink > config.max_solidity * np.maximum(edge, 1) * np.maximum(size, 1)
     background = (((top | bottom) & (left | right)) | ((left | right) & tall)
@@ -114,18 +113,8 @@ def _dark_surround(mask: np.ndarray, labels: np.ndarray, ink: np.ndarray,
     "ink", has the desk on one side (tuning photos: 0.3–0.6 of its surroundings; digits mostly
     0, up to 0.2 beside a shadow's edge).
     """
-    count = len(ink) - 1
     near = max_filter(labels, 7)  # the (largest) group label within 3 px
-    ring = (near > 0) & ~max_filter(mask, 3)
-    owner = near[ring]
-    weight = np.maximum(ink, 1)
-    inked = np.flatnonzero(labels)  # label 0's sums are never used: skip the paper's pixels
-    which = labels.ravel()[inked]
-    level = np.bincount(which, weights=shade.tone.ravel()[inked], minlength=count + 1) / weight
-    paper = np.bincount(which, weights=shade.paper.ravel()[inked], minlength=count + 1) / weight
-    dark = shade.tone[ring] > paper[owner] + 0.75 * (level[owner] - paper[owner])
-    around = np.bincount(owner, minlength=count + 1)
-    return np.bincount(owner, weights=dark, minlength=count + 1) / np.maximum(around, 1)
+    return surround_shares(labels, near, max_filter(mask, 3), shade.tone, shade.paper, ink)
 
 
 def choose_digit(mask: np.ndarray, config: ComponentConfig,

@@ -71,6 +71,32 @@ def _boundary(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return out, _imagecore.boundary(mask, *mask.shape, out)
 
 
+def group_counts(labels: np.ndarray, mask: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label 0..count (label 0 counts nothing): (its pixels, those of them on the boundary of
+    the bool `mask`, with a 4-neighbour outside it or the image), int64 [count + 1] each."""
+    labels = np.ascontiguousarray(labels, dtype=np.int32)
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    pixels, edges = np.empty(count + 1, np.int64), np.empty(count + 1, np.int64)
+    _imagecore.group_counts(labels, mask, *labels.shape, count, pixels, edges)
+    return pixels, edges
+
+
+def surround_shares(labels: np.ndarray, near: np.ndarray, covered: np.ndarray, tone: np.ndarray,
+                    paper: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """float64 [count + 1]: per label, the share of its surroundings (the pixels whose `near`
+    label it is, not `covered`) whose tone is above paper + 0.75 (level - paper), level and paper
+    being the label's mean tone and paper over its own pixels (`ink` of them)."""
+    labels = np.ascontiguousarray(labels, dtype=np.int32)
+    ink = np.ascontiguousarray(ink, dtype=np.int64)
+    shares = np.empty(ink.size, np.float64)
+    _imagecore.surround_shares(labels, np.ascontiguousarray(near, dtype=np.int32),
+                               np.ascontiguousarray(covered, dtype=bool),
+                               np.ascontiguousarray(tone, dtype=np.float32),
+                               np.ascontiguousarray(paper, dtype=np.float32), *labels.shape,
+                               ink.size - 1, ink, shares)
+    return shares
+
+
 def run_lengths(mask: np.ndarray) -> np.ndarray:
     """For each True pixel, the length of the horizontal run of True it belongs to (0 elsewhere)."""
     mask = np.ascontiguousarray(mask, dtype=bool)

@@ -9,6 +9,7 @@ from serving.imageops import (
     blur,
     boundary,
     component_boxes,
+    group_counts,
     label_components,
     max_filter,
     min_filter,
@@ -18,6 +19,7 @@ from serving.imageops import (
     resampled,
     run_lengths,
     stroke_width,
+    surround_shares,
 )
 
 
@@ -204,3 +206,33 @@ def test_resampled_is_pillows_resize_of_a_float_image(kernel):
 def test_resampled_refuses_a_kernel_it_lacks():
     with pytest.raises(ValueError, match="kernel must be one of"):
         resampled(np.zeros((4, 4), np.float32), 2, 2, Image.Resampling.HAMMING)
+
+
+def test_group_counts_are_bincounts_of_labels_and_of_boundary_labels():
+    mask = np.random.default_rng(10).random((30, 40)) < 0.4
+    labels, count = label_components(mask)
+    pixels, edges = group_counts(labels, mask, count)
+    expected = np.bincount(labels.ravel(), minlength=count + 1)
+    expected[0] = 0
+    np.testing.assert_array_equal(pixels, expected)
+    np.testing.assert_array_equal(edges, np.bincount(labels[boundary(mask)], minlength=count + 1))
+
+
+def test_surround_shares_equal_their_numpy_definition():
+    rng = np.random.default_rng(11)
+    mask = rng.random((40, 50)) < 0.15
+    labels, count = label_components(mask)
+    tone = rng.random(mask.shape).astype(np.float32)
+    paper = (tone * rng.random(mask.shape)).astype(np.float32)
+    ink = np.bincount(labels.ravel(), minlength=count + 1)
+    ink[0] = 0
+    near, covered = max_filter(labels, 7), max_filter(mask, 3)
+    ring = (near > 0) & ~covered
+    owner = near[ring]
+    inked = labels > 0
+    level = np.bincount(labels[inked], tone[inked], count + 1) / np.maximum(ink, 1)
+    under = np.bincount(labels[inked], paper[inked], count + 1) / np.maximum(ink, 1)
+    dark = tone[ring] > under[owner] + 0.75 * (level[owner] - under[owner])
+    expected = (np.bincount(owner, dark, count + 1)
+                / np.maximum(np.bincount(owner, minlength=count + 1), 1))
+    np.testing.assert_array_equal(surround_shares(labels, near, covered, tone, paper, ink), expected)
