@@ -500,27 +500,32 @@ done:
 
 /* --- blur and histogram --------------------------------------------------------------------- */
 
-/* pair_sums(grown: float32 [(h+4)*(w+4)], h, w, out: float32 [h*w]) -> None
- * The binomial 5 × 5 blur of an image grown by 2 px on every side: [1, 1] summed four times down,
- * then four times across, then scaled by 1/256, in numpy's order of float32 operations. */
+/* pair_sums(values: float32 [h*w], h, w, out: float32 [h*w]) -> None
+ * The binomial 5 × 5 blur of an image grown by 2 px on every side (edges repeated): [1, 1] summed
+ * four times down, then four times across, then scaled by 1/256, in numpy's order of float32
+ * operations. */
 static PyObject *
 pair_sums(PyObject *self, PyObject *args)
 {
-    Py_buffer grown, out;
+    Py_buffer values, out;
     Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &grown, &h, &w, &out))
+    if (!PyArg_ParseTuple(args, "y*nnw*", &values, &h, &w, &out))
         return NULL;
     PyObject *result = NULL;
     float *down = NULL;
     Py_ssize_t gw = w + 4;
-    if (!check_size(&grown, (h + 4) * gw * 4, "grown") || !check_size(&out, h * w * 4, "out"))
+    if (h < 1 || w < 1) {
+        PyErr_SetString(PyExc_ValueError, "an image to blur needs at least one pixel");
+        goto done;
+    }
+    if (!check_size(&values, h * w * 4, "values") || !check_size(&out, h * w * 4, "out"))
         goto done;
     down = PyMem_Malloc((h + 4) * gw * sizeof(float));
     if (!down) {
         PyErr_NoMemory();
         goto done;
     }
-    memcpy(down, grown.buf, (h + 4) * gw * sizeof(float));
+    grow_edges(values.buf, (char *)down, h, w, 2, sizeof(float));
     for (Py_ssize_t pass = 0; pass < 4; pass++) /* rows h+4 → h: row y becomes y + (y + 1) */
         for (Py_ssize_t y = 0; y < h + 3 - pass; y++)
             for (Py_ssize_t x = 0; x < gw; x++)
@@ -539,7 +544,7 @@ pair_sums(PyObject *self, PyObject *args)
     result = Py_None;
 done:
     PyMem_Free(down);
-    PyBuffer_Release(&grown);
+    PyBuffer_Release(&values);
     PyBuffer_Release(&out);
     return result;
 }
@@ -955,7 +960,7 @@ static PyMethodDef methods[] = {
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
-    {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur of an image grown by 2 px."},
+    {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},
     {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},
     {"shear", shear, METH_VARARGS, "A mask sheared by one tilt, rows ORed with the next."},
     {"band_lines", band_lines, METH_VARARGS, "Pixels on lines along a shear's rows (ORed in)."},
