@@ -169,6 +169,47 @@ done:
     return result;
 }
 
+/* ends(labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) -> None
+ * Per label 1..count: (row, column) of its leftmost pixel (the topmost of those) and of its
+ * rightmost pixel (the bottommost of those); label 0 and labels without pixels get -1s. */
+static PyObject *
+ends(PyObject *self, PyObject *args)
+{
+    Py_buffer labels_view, out;
+    Py_ssize_t h, w, count;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &labels_view, &h, &w, &count, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&labels_view, h * w * 4, "labels")
+            || !check_size(&out, (count + 1) * 4 * 8, "ends"))
+        goto done;
+    const int32_t *labels = labels_view.buf;
+    int64_t *e = out.buf;
+    for (Py_ssize_t i = 0; i < 4 * (count + 1); i++)
+        e[i] = -1;
+    for (Py_ssize_t y = 0; y < h; y++)
+        for (Py_ssize_t x = 0; x < w; x++) {
+            int32_t k = labels[y * w + x];
+            if (k <= 0 || k > count)
+                continue;
+            int64_t *end = e + 4 * k;
+            if (end[1] < 0 || x < end[1]) { /* rows come in order: the first is the topmost */
+                end[0] = y;
+                end[1] = x;
+            }
+            if (x >= end[3]) { /* ... and the last the bottommost */
+                end[2] = y;
+                end[3] = x;
+            }
+        }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&labels_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* run_lengths(mask: uint8 [h*w], h, w, out: int32 [h*w]) -> None
  * For each nonzero pixel, the length of the horizontal run it belongs to; 0 elsewhere. */
 static PyObject *
@@ -954,6 +995,7 @@ done:
 static PyMethodDef methods[] = {
     {"label", label, METH_VARARGS, "8-connected component labels of a uint8 mask (in place)."},
     {"boxes", boxes, METH_VARARGS, "Bounding boxes of labels 1..count (in place)."},
+    {"ends", ends, METH_VARARGS, "Leftmost and rightmost pixel of each label."},
     {"run_lengths", run_lengths, METH_VARARGS, "Horizontal run length of each mask pixel."},
     {"group_counts", group_counts, METH_VARARGS, "Pixels and boundary pixels per label."},
     {"surround_shares", surround_shares, METH_VARARGS, "Share of each label's surroundings "

@@ -43,6 +43,15 @@ def component_boxes(labels: np.ndarray, count: int) -> np.ndarray:
     return boxes
 
 
+def component_ends(labels: np.ndarray, count: int) -> np.ndarray:
+    """int64 [count + 1, 4]: per label, (row, column) of its leftmost pixel (the topmost of
+    those) and of its rightmost pixel (the bottommost of those); -1s for label 0."""
+    labels = np.ascontiguousarray(labels, dtype=np.int32)
+    out = np.empty((count + 1, 4), np.int64)
+    _imagecore.ends(labels, *labels.shape, count, out)
+    return out
+
+
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of a bool mask's True pixels, bottom/right exclusive; None if
     it has none."""

@@ -12,10 +12,10 @@ import numpy as np
 from serving import _imagecore
 from serving.box_sides import SideConfig, box_sides
 from serving.imageops import (
+    component_ends,
     label_components,
     mask_box,
     max_filter,
-    padded,
     run_lengths,
 )
 
@@ -153,9 +153,9 @@ def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
     longer = max(thin_rows.shape)
     # Lines are long: they are found as well at half resolution, for a quarter of the work.
     pool = 2 if longer >= rules[0].pool_above_px else 1
-    horizontal = [_unpool(found, pool, thin_rows.shape) & thin_rows
+    horizontal = [_in_blocks(thin_rows, found, pool)
                   for found in line_pixels(_pool(thin_rows, pool), gap // pool, rules)]
-    vertical = [_unpool(found.T, pool, thin_rows.shape) & thin_cols
+    vertical = [_in_blocks(thin_cols, found.T, pool)
                 for found in line_pixels(_pool(thin_cols, pool).T, gap // pool, rules)]
     return horizontal, vertical
 
@@ -165,15 +165,9 @@ def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
     labels, count = label_components(segments)
     if count == 0:
         return segments
-    rows, cols = np.nonzero(labels)
-    which = labels[rows, cols]
-    order = np.lexsort((cols, which))
-    first = np.searchsorted(which[order], np.arange(1, count + 1))
-    last = np.append(first[1:], order.size) - 1
-    left, right = order[first], order[last]
-    both = across[rows[left], cols[left]] & across[rows[right], cols[right]]
+    ends = component_ends(labels, count)[1:]
     keep = np.zeros(count + 1, bool)
-    keep[1:] = both
+    keep[1:] = across[ends[:, 0], ends[:, 1]] & across[ends[:, 2], ends[:, 3]]
     return keep[labels]
 
 
@@ -189,12 +183,16 @@ def _pool(mask: np.ndarray, factor: int) -> np.ndarray:
     return pooled
 
 
-def _unpool(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
-    """Each pixel repeated factor × factor, padded with False to `shape`."""
+def _in_blocks(mask: np.ndarray, blocks: np.ndarray, factor: int) -> np.ndarray:
+    """The pixels of `mask` whose factor × factor block is set in `blocks` (a _pool of it; the
+    edge rows and columns beyond a block: never)."""
     if factor == 1:
-        return mask
-    full = np.repeat(np.repeat(mask, factor, 0), factor, 1)
-    return padded(full, 0, shape[0] - full.shape[0], 0, shape[1] - full.shape[1])
+        return mask & blocks
+    height, width = blocks.shape[0] * factor, blocks.shape[1] * factor
+    out = np.zeros_like(mask)
+    inside = mask[:height, :width].reshape(blocks.shape[0], factor, blocks.shape[1], factor)
+    out[:height, :width] = (inside & blocks[:, None, :, None]).reshape(height, width)
+    return out
 
 
 def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list[np.ndarray]:

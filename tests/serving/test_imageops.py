@@ -9,6 +9,7 @@ from serving.imageops import (
     blur,
     boundary,
     component_boxes,
+    component_ends,
     group_counts,
     label_components,
     max_filter,
@@ -236,3 +237,15 @@ def test_surround_shares_equal_their_numpy_definition():
     expected = (np.bincount(owner, dark, count + 1)
                 / np.maximum(np.bincount(owner, minlength=count + 1), 1))
     np.testing.assert_array_equal(surround_shares(labels, near, covered, tone, paper, ink), expected)
+
+
+def test_component_ends_are_the_leftmost_topmost_and_rightmost_bottommost_pixels():
+    mask = np.random.default_rng(12).random((25, 35)) < 0.3
+    labels, count = label_components(mask)
+    ends = component_ends(labels, count)
+    assert ends[0].tolist() == [-1, -1, -1, -1]
+    for label in range(1, count + 1):
+        rows, cols = np.nonzero(labels == label)
+        left = np.lexsort((rows, cols))[0]  # smallest column, then smallest row
+        right = np.lexsort((-rows, -cols))[0]  # largest column, then largest row
+        assert ends[label].tolist() == [rows[left], cols[left], rows[right], cols[right]]
