@@ -7,6 +7,7 @@
  * numpy definitions bit for bit (tests/serving/test_imageops.py compares them).
  *
  * No numpy headers: the Python buffer protocol is enough, so building needs only a C compiler.
+ * The longer loops release the GIL: the service prepares concurrent requests' images in threads.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -25,6 +26,44 @@ check_size(Py_buffer *view, Py_ssize_t bytes, const char *name)
         return 0;
     }
     return 1;
+}
+
+/* Parses (values, h, w, out) of a function from h × w values of in_item bytes to h × w of
+ * out_item bytes; on failure sets the error, releases what it took and returns 0. */
+static int
+parse_image(PyObject *args, Py_buffer *in, Py_ssize_t *h, Py_ssize_t *w, Py_buffer *out,
+            Py_ssize_t in_item, Py_ssize_t out_item)
+{
+    if (!PyArg_ParseTuple(args, "y*nnw*", in, h, w, out))
+        return 0;
+    if (check_size(in, *h * *w * in_item, "values") && check_size(out, *h * *w * out_item, "out"))
+        return 1;
+    PyBuffer_Release(in);
+    PyBuffer_Release(out);
+    return 0;
+}
+
+/* Parses (labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) likewise. */
+static int
+parse_labels(PyObject *args, Py_buffer *labels, Py_ssize_t *h, Py_ssize_t *w, Py_ssize_t *count,
+             Py_buffer *out)
+{
+    if (!PyArg_ParseTuple(args, "y*nnnw*", labels, h, w, count, out))
+        return 0;
+    if (check_size(labels, *h * *w * 4, "labels") && check_size(out, (*count + 1) * 4 * 8, "out"))
+        return 1;
+    PyBuffer_Release(labels);
+    PyBuffer_Release(out);
+    return 0;
+}
+
+/* Releases two buffers and returns `result`. */
+static PyObject *
+released(PyObject *result, Py_buffer *a, Py_buffer *b)
+{
+    PyBuffer_Release(a);
+    PyBuffer_Release(b);
+    return result;
 }
 
 /* --- connected components ------------------------------------------------------------------- */
@@ -53,13 +92,11 @@ label(PyObject *self, PyObject *args)
 {
     Py_buffer mask, out;
     Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+    if (!parse_image(args, &mask, &h, &w, &out, 1, 4))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t *start = NULL, *end = NULL, *parent = NULL, *row_first = NULL;
     int32_t *run_label = NULL;
-    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w * 4, "labels"))
-        goto done;
     const uint8_t *m = mask.buf;
     int32_t *labels = out.buf;
     Py_ssize_t most = h * ((w + 1) / 2) + 1;
@@ -73,6 +110,8 @@ label(PyObject *self, PyObject *args)
         goto done;
     }
     Py_ssize_t runs = 0;
+    int32_t count = 0;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < h; y++) {
         row_first[y] = runs;
         const uint8_t *line = m + y * w;
@@ -107,7 +146,6 @@ label(PyObject *self, PyObject *args)
     }
     row_first[h] = runs;
     memset(labels, 0, h * w * sizeof(int32_t));
-    int32_t count = 0;
     for (Py_ssize_t i = 0; i < runs; i++) {
         Py_ssize_t root = find_root(parent, i);
         run_label[i] = root == i ? ++count : run_label[root]; /* a root precedes its runs */
@@ -116,6 +154,7 @@ label(PyObject *self, PyObject *args)
         for (Py_ssize_t i = row_first[y]; i < row_first[y + 1]; i++)
             for (Py_ssize_t x = start[i]; x < end[i]; x++)
                 labels[y * w + x] = run_label[i];
+    Py_END_ALLOW_THREADS
     result = PyLong_FromLong(count);
 done:
     PyMem_Free(start);
@@ -123,9 +162,7 @@ done:
     PyMem_Free(parent);
     PyMem_Free(row_first);
     PyMem_Free(run_label);
-    PyBuffer_Release(&mask);
-    PyBuffer_Release(&out);
-    return result;
+    return released(result, &mask, &out);
 }
 
 /* boxes(labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) -> None
@@ -136,12 +173,8 @@ boxes(PyObject *self, PyObject *args)
 {
     Py_buffer labels_view, out;
     Py_ssize_t h, w, count;
-    if (!PyArg_ParseTuple(args, "y*nnnw*", &labels_view, &h, &w, &count, &out))
+    if (!parse_labels(args, &labels_view, &h, &w, &count, &out))
         return NULL;
-    PyObject *result = NULL;
-    if (!check_size(&labels_view, h * w * 4, "labels")
-            || !check_size(&out, (count + 1) * 4 * 8, "boxes"))
-        goto done;
     const int32_t *labels = labels_view.buf;
     int64_t *box = out.buf;
     for (Py_ssize_t i = 0; i <= count; i++) {
@@ -161,12 +194,7 @@ boxes(PyObject *self, PyObject *args)
             if (x + 1 > b[3]) b[3] = x + 1;
         }
     }
-    Py_INCREF(Py_None);
-    result = Py_None;
-done:
-    PyBuffer_Release(&labels_view);
-    PyBuffer_Release(&out);
-    return result;
+    return released(Py_NewRef(Py_None), &labels_view, &out);
 }
 
 /* ends(labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) -> None
@@ -177,12 +205,8 @@ ends(PyObject *self, PyObject *args)
 {
     Py_buffer labels_view, out;
     Py_ssize_t h, w, count;
-    if (!PyArg_ParseTuple(args, "y*nnnw*", &labels_view, &h, &w, &count, &out))
+    if (!parse_labels(args, &labels_view, &h, &w, &count, &out))
         return NULL;
-    PyObject *result = NULL;
-    if (!check_size(&labels_view, h * w * 4, "labels")
-            || !check_size(&out, (count + 1) * 4 * 8, "ends"))
-        goto done;
     const int32_t *labels = labels_view.buf;
     int64_t *e = out.buf;
     for (Py_ssize_t i = 0; i < 4 * (count + 1); i++)
@@ -202,12 +226,7 @@ ends(PyObject *self, PyObject *args)
                 end[3] = x;
             }
         }
-    Py_INCREF(Py_None);
-    result = Py_None;
-done:
-    PyBuffer_Release(&labels_view);
-    PyBuffer_Release(&out);
-    return result;
+    return released(Py_NewRef(Py_None), &labels_view, &out);
 }
 
 /* run_lengths(mask: uint8 [h*w], h, w, out: int32 [h*w]) -> None
@@ -217,11 +236,8 @@ run_lengths(PyObject *self, PyObject *args)
 {
     Py_buffer mask, out;
     Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+    if (!parse_image(args, &mask, &h, &w, &out, 1, 4))
         return NULL;
-    PyObject *result = NULL;
-    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w * 4, "out"))
-        goto done;
     const uint8_t *m = mask.buf;
     int32_t *o = out.buf;
     for (Py_ssize_t y = 0; y < h; y++) {
@@ -240,12 +256,7 @@ run_lengths(PyObject *self, PyObject *args)
                 dst[i] = (int32_t)(x - s);
         }
     }
-    Py_INCREF(Py_None);
-    result = Py_None;
-done:
-    PyBuffer_Release(&mask);
-    PyBuffer_Release(&out);
-    return result;
+    return released(Py_NewRef(Py_None), &mask, &out);
 }
 
 /* boundary(mask: uint8 [h*w], h, w, out: uint8 [h*w]) -> number of boundary pixels
@@ -255,11 +266,8 @@ boundary(PyObject *self, PyObject *args)
 {
     Py_buffer mask, out;
     Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &mask, &h, &w, &out))
+    if (!parse_image(args, &mask, &h, &w, &out, 1, 1))
         return NULL;
-    PyObject *result = NULL;
-    if (!check_size(&mask, h * w, "mask") || !check_size(&out, h * w, "out"))
-        goto done;
     const uint8_t *m = mask.buf;
     uint8_t *o = out.buf;
     Py_ssize_t found = 0;
@@ -272,11 +280,7 @@ boundary(PyObject *self, PyObject *args)
             found += o[i];
         }
     }
-    result = PyLong_FromSsize_t(found);
-done:
-    PyBuffer_Release(&mask);
-    PyBuffer_Release(&out);
-    return result;
+    return released(PyLong_FromSsize_t(found), &mask, &out);
 }
 
 /* group_counts(labels: int32 [h*w], mask: uint8 [h*w], h, w, count, pixels: int64 [count+1],
@@ -299,6 +303,7 @@ group_counts(PyObject *self, PyObject *args)
     const int32_t *labels = labels_view.buf;
     const uint8_t *m = mask_view.buf;
     int64_t *pixels = pixels_view.buf, *edges = edges_view.buf;
+    Py_BEGIN_ALLOW_THREADS
     memset(pixels, 0, (count + 1) * 8);
     memset(edges, 0, (count + 1) * 8);
     for (Py_ssize_t y = 0; y < h; y++)
@@ -312,6 +317,7 @@ group_counts(PyObject *self, PyObject *args)
                         && x > 0 && m[i - 1] && x < w - 1 && m[i + 1];
             edges[k] += m[i] && !inner;
         }
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -359,6 +365,7 @@ surround_shares(PyObject *self, PyObject *args)
     const float *tone = tone_view.buf, *paper = paper_view.buf;
     const int64_t *ink = ink_view.buf;
     double *shares = out.buf;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         int32_t k = labels[i];
         if (k > 0 && k <= count) {
@@ -380,6 +387,7 @@ surround_shares(PyObject *self, PyObject *args)
     }
     for (Py_ssize_t k = 0; k <= count; k++)
         shares[k] = dark[k] / (around[k] > 1.0 ? around[k] : 1.0);
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -519,7 +527,6 @@ rank(PyObject *self, PyObject *args)
             PyErr_NoMemory();
             goto done;
         }
-        grow_edges(values.buf, grown, h, w, lead, item);
         source = grown;
     }
     between = PyMem_Malloc(rows * gw * item);
@@ -527,8 +534,12 @@ rank(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
+    Py_BEGIN_ALLOW_THREADS
+    if (lead > 0)
+        grow_edges(values.buf, grown, h, w, lead, item);
     vertical(source, between, gh, gw, size);
     horizontal(between, out.buf, rows, gw, size);
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -550,7 +561,7 @@ pair_sums(PyObject *self, PyObject *args)
 {
     Py_buffer values, out;
     Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nnw*", &values, &h, &w, &out))
+    if (!parse_image(args, &values, &h, &w, &out, 4, 4))
         return NULL;
     PyObject *result = NULL;
     float *down = NULL;
@@ -559,20 +570,19 @@ pair_sums(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "an image to blur needs at least one pixel");
         goto done;
     }
-    if (!check_size(&values, h * w * 4, "values") || !check_size(&out, h * w * 4, "out"))
-        goto done;
     down = PyMem_Malloc((h + 4) * gw * sizeof(float));
     if (!down) {
         PyErr_NoMemory();
         goto done;
     }
+    float *o = out.buf;
+    const float scale = 1.0f / 256.0f;
+    Py_BEGIN_ALLOW_THREADS
     grow_edges(values.buf, (char *)down, h, w, 2, sizeof(float));
     for (Py_ssize_t pass = 0; pass < 4; pass++) /* rows h+4 → h: row y becomes y + (y + 1) */
         for (Py_ssize_t y = 0; y < h + 3 - pass; y++)
             for (Py_ssize_t x = 0; x < gw; x++)
                 down[y * gw + x] = down[(y + 1) * gw + x] + down[y * gw + x];
-    float *o = out.buf;
-    const float scale = 1.0f / 256.0f;
     for (Py_ssize_t y = 0; y < h; y++) {
         float *line = down + y * gw;
         for (Py_ssize_t pass = 0; pass < 4; pass++)
@@ -581,6 +591,7 @@ pair_sums(PyObject *self, PyObject *args)
         for (Py_ssize_t x = 0; x < w; x++)
             o[y * w + x] = line[x] * scale;
     }
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -612,6 +623,10 @@ quantiles(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "quantiles need bins >= 1 and high > low");
         goto done;
     }
+    if (kind != 'f' && kind != 'd') {
+        PyErr_Format(PyExc_ValueError, "unknown element kind %c", kind);
+        goto done;
+    }
     if (!check_size(&out, wanted * 8, "out"))
         goto done;
     counts = PyMem_Calloc(bins, sizeof(int64_t));
@@ -621,6 +636,7 @@ quantiles(PyObject *self, PyObject *args)
     }
     const double scale = (double)bins / (high - low);
     Py_ssize_t n;
+    Py_BEGIN_ALLOW_THREADS
     if (kind == 'f') {
         const float *v = values.buf;
         const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
@@ -631,7 +647,7 @@ quantiles(PyObject *self, PyObject *args)
             counts[(Py_ssize_t)x]++;
         }
     }
-    else if (kind == 'd') {
+    else { /* 'd' */
         const double *v = values.buf;
         const double top = (double)(bins - 1);
         n = values.len / 8;
@@ -640,10 +656,6 @@ quantiles(PyObject *self, PyObject *args)
             x = x > 0 ? (x < top ? x : top) : 0;
             counts[(Py_ssize_t)x]++;
         }
-    }
-    else {
-        PyErr_Format(PyExc_ValueError, "unknown element kind %c", kind);
-        goto done;
     }
     const double *fractions = fractions_view.buf;
     double *q = out.buf;
@@ -657,6 +669,7 @@ quantiles(PyObject *self, PyObject *args)
         double within = (rank - (double)before) / (double)(counts[found] > 1 ? counts[found] : 1);
         q[k] = low + ((double)found + within) / scale;
     }
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -824,6 +837,7 @@ resample(PyObject *self, PyObject *args)
     const float *in = values.buf;
     float *o = out.buf;
     int across = out_w != w, down = out_h != h;
+    Py_BEGIN_ALLOW_THREADS
     if (across && down) {
         resample_across(in, h, w, between, out_w, first_x, count_x, weights_x, span_x);
         resample_down(between, out_w, o, out_h, first_y, count_y, weights_y, span_y, sums);
@@ -834,6 +848,7 @@ resample(PyObject *self, PyObject *args)
         resample_down(in, w, o, out_h, first_y, count_y, weights_y, span_y, sums);
     else
         memcpy(o, in, h * w * sizeof(float));
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
@@ -876,6 +891,8 @@ shear(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "a shift moves pixels off the band");
             goto done;
         }
+    Py_ssize_t fullest = 0;
+    Py_BEGIN_ALLOW_THREADS
     memset(band, 0, rows * w);
     /* Columns of equal shift move together: one contiguous copy per row and stretch. */
     for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) {
@@ -888,7 +905,6 @@ shear(PyObject *self, PyObject *args)
                 dst[x] = src[x] != 0;
         }
     }
-    Py_ssize_t fullest = 0;
     for (Py_ssize_t r = 0; r < rows; r++) {
         uint8_t *line = band + r * w;
         const uint8_t *below = r + 1 < rows ? line + w : line;
@@ -900,6 +916,7 @@ shear(PyObject *self, PyObject *args)
         if (filled > fullest)
             fullest = filled;
     }
+    Py_END_ALLOW_THREADS
     result = PyLong_FromSsize_t(fullest);
 done:
     PyBuffer_Release(&thin_view);
@@ -941,6 +958,7 @@ band_lines(PyObject *self, PyObject *args)
         goto done;
     }
     double margin = edge_margin * (double)w;
+    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < rows; r++) {
         const uint8_t *line = band + r * w;
         Py_ssize_t x = 0, first = -1, last = -1; /* the bridged run so far: [first, last) */
@@ -979,6 +997,7 @@ band_lines(PyObject *self, PyObject *args)
                 dst[x] |= (on[x] | above[x]) & (src[x] != 0);
         }
     }
+    Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:

@@ -6,6 +6,7 @@ import io
 import struct
 import tracemalloc
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -322,3 +323,16 @@ def test_realistic_images_are_classified(mnist_test):
     predictions = Classifier(onnx_path).predict(np.stack([pixels for pixels, _ in kept]))
     correct = int((predictions == np.array([label for _, label in kept])).sum())
     assert correct / len(items) >= 0.95
+
+
+def test_threads_preparing_at_once_get_what_one_thread_gets(mnist_test):
+    # The C loops release the GIL while they run: concurrent requests are prepared in threads.
+    images, _ = mnist_test
+    files = [encode(on_paper(images[i], side=160 + 8 * i), "JPEG", quality=85) for i in range(8)]
+    alone = [prepare_encoded(data) for data in files]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(prepare_encoded, files * 4))
+    for index, prepared in enumerate(together):
+        expected = alone[index % len(files)]
+        np.testing.assert_array_equal(prepared.pixels, expected.pixels)
+        assert prepared.ink_box == expected.ink_box
