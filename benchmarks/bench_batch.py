@@ -19,26 +19,29 @@ Goals (issue 8): local engine ≥ 1.3× the plain loop; Ray engine ≥ 0.7× the
 (start-up included); the local engine's peak memory does not grow with the input, ≤ 1 GB at
 200k.
 
-Result (2026-11-26, 2-core AMD EPYC x86_64, Python 3.11.7, onnxruntime 1.32.0, pyarrow 26.0.1,
-Ray 2.60.0; one run, `make bench-batch`, 37 min; machine quiet: load average 0.4 at the start,
-the runs' own load at their ends; this harness's sampler took ~7 % of a core throughout):
+Result (2026-11-27, commit b6719f1, 2-core AMD EPYC x86_64, Python 3.11.7, onnxruntime 1.32.0,
+pyarrow 26.0.1, Ray 2.60.0; one run, `make bench-batch`, 25 min; load average 0.8 at the start;
+classifier 1.0.0+large.e20 and the number reader, which every worker now loads too):
 
     images   engine  images/s  vs plain  start-up s  after start-up  peak MB  CPU ms/image
-    20,000   plain        220     1.00×         1.4             220      321          4.57
-    20,000   local        415     1.89×         1.8             427      567          4.66
-    20,000   ray          330     1.50×        18.4             440    1,401          5.23
-    200,000  plain        221     1.00×         1.5             221      338          4.53
-    200,000  local        424     1.92×         1.7             426      594          4.54
-    200,000  ray          366     1.66×        19.5             377    1,512          4.94
+    20,000   plain        303     1.00×         2.4             310      413          3.25
+    20,000   local        628     2.07×         1.4             654      764          3.03
+    20,000   ray          380     1.25×        16.8             522    1,645          4.35
+    200,000  plain        311     1.00×         1.0             311      457          3.20
+    200,000  local        628     2.02×         1.6             630      801          3.03
+    200,000  ray          622     2.00×        16.2             653    1,788          2.87
 
-local ÷ plain 1.89× / 1.92× (goal ≥ 1.3×, met); Ray ÷ local at 200k 0.86× start-up included,
-0.89× after it (goal ≥ 0.7×, met); local engine peak memory 567 MB at 20k, 594 MB at 200k (flat;
-goal ≤ 1 GB, met); the three engines wrote the same rows, bit for bit. Ray's "start-up" is the
-time to its first written block: Ray (~4 s), the actors and their model, and the first block of
-2,048 images (~10 s). An earlier full run the same day, with a training job on the same two
-cores, measured local 0.87–0.90× the plain loop (Ray 0.84× at 20k, 1.62× at 200k, as the
-training paused): on a shared machine the engines only get the CPU the other work leaves, hence
-the CPU-time columns.
+local ÷ plain 2.07× / 2.02× (goal ≥ 1.3×, met); Ray ÷ local at 200k 0.99× start-up included,
+1.04× after it (goal ≥ 0.7×, met); local engine peak memory 764 MB at 20k, 801 MB at 200k (goal
+≤ 1 GB, met; 5 % more for 10× the images); the three engines wrote the same rows, bit for bit.
+Against the run of 2026-11-26 (37 min; default classifier, no reader in the workers): CPU per
+image 4.5 → 3.0–3.2 ms (the preprocessing's loops in C), so the plain loop went 221 → 311 and the
+local engine 424 → 628 images/s; peak memory rose by about 200 MB (local) and 280 MB (Ray) with
+the number reader loaded in each worker and the larger classifier. Ray's "start-up" is the time
+to its first written block: Ray (~4 s), the actors and their models, and the first block of
+2,048 images. On a shared machine the engines only get the CPU the other work leaves (an earlier
+run with a training job on the same cores measured local 0.87–0.90× the plain loop), hence the
+CPU-time columns.
 """
 
 from __future__ import annotations
