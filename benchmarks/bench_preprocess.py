@@ -110,12 +110,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-style", type=int, default=2000, help="images per style")
     parser.add_argument("--phone-per-style", type=int, default=100,
-                        help="4000×3000 phone photos (slow to generate)")
+                        help="4000×3000 phone photos (slow to generate); 0 leaves them out")
     parser.add_argument("--tune", action="store_true",
                         help="the tuning split: seed 1, test images 0–4999")
     parser.add_argument("--onnx", type=Path, default=REPO / "exported" / "model.onnx")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder")
     args = parser.parse_args()
+    if args.per_style < 1 or args.phone_per_style < 0:
+        parser.error("--per-style must be ≥ 1 and --phone-per-style ≥ 0")
 
     from training.mnist import MnistSource, load_mnist  # MNIST loading lives on the training side
 
@@ -128,6 +130,8 @@ def main() -> None:
     results = []
     for style in STYLES:
         count = args.phone_per_style if style == "phone_photo" else args.per_style
+        if count == 0:
+            continue
         results.append(evaluate_style(style, mnist.test_images, mnist.test_labels,
                                       range(first, first + min(count, 5000)), seed, classifier))
         print(format_table(results[-1:]).splitlines()[-1], flush=True)
