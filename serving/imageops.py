@@ -1,5 +1,6 @@
-"""Image operations on numpy arrays, their per-pixel loops in C (serving/_imagecore.c):
-components, boxes, runs, stroke width, rank filters, blur, quantiles."""
+"""Image operations on numpy arrays, their per-pixel loops in C (serving/_imagecore.c; this module
+is the only one that calls it): components and their boxes, ends and statistics, runs, stroke
+width, rank filters, blur, quantiles, resampling, and the line search's shear."""
 
 from __future__ import annotations
 
@@ -112,6 +113,29 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
     out = np.empty(mask.shape, np.int32)
     _imagecore.run_lengths(mask, *mask.shape, out)
     return out
+
+
+def sheared(mask: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, int]:
+    """(band, fullest): a bool mask with column x moved down by shift[x] ≥ 0 rows (one tilt, so
+    that lines at that tilt lie along rows), each row ORed with the one below (a tilted thin line
+    steps rows, not breaks), as uint8 [H + max shift + 1, W]; and the most pixels a row holds."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    shift = np.ascontiguousarray(shift, dtype=np.int64)
+    band = np.empty((mask.shape[0] + int(shift.max()) + 1, mask.shape[1]), np.uint8)
+    return band, _imagecore.shear(mask, *mask.shape, shift, band)
+
+
+def mark_band_lines(band: np.ndarray, mask: np.ndarray, shift: np.ndarray, gap: int,
+                    free_length: float, border_length: float, edge_margin: float,
+                    out: np.ndarray) -> None:
+    """Set in `out` (bool, mask's shape) the pixels of `mask` on lines of `band` (sheared(mask,
+    shift)): row runs, gaps up to `gap` px bridged, at least free_length × width long, or
+    border_length × width long and ending within edge_margin × width of a side."""
+    if not out.flags.c_contiguous or out.dtype != bool or out.shape != mask.shape:
+        raise ValueError("out must be a C-contiguous bool array of the mask's shape")
+    _imagecore.band_lines(band, *band.shape, gap, free_length, border_length, edge_margin,
+                          np.ascontiguousarray(mask, dtype=bool), mask.shape[0],
+                          np.ascontiguousarray(shift, dtype=np.int64), out)
 
 
 def max_filter(values: np.ndarray, size: int) -> np.ndarray:

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from serving import _imagecore
 from serving.box_sides import SideConfig, box_sides
 from serving.imageops import (
     component_ends,
     label_components,
+    mark_band_lines,
     mask_box,
     max_filter,
     run_lengths,
+    sheared,
 )
 
 
@@ -199,20 +200,19 @@ def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list
     """Per rule (LineConfig's lengths and tilts), the pixels of `thin` on near-horizontal
     straight runs that are lines. At each tilt the image is sheared once for all rules so that
     lines at that tilt lie along rows, whose runs (gaps up to `gap` px bridged) are lines when
-    long enough (serving/_imagecore.c: shear, band_lines)."""
+    long enough (imageops.sheared, imageops.mark_band_lines)."""
     thin = np.ascontiguousarray(thin, dtype=bool)
-    height, width = thin.shape
+    width = thin.shape[1]
     masks = [np.zeros_like(thin) for _ in rules]
     cols = np.arange(width)
     for angle in sorted({angle for rule in rules for angle in rule.angles_deg}):
         shift = np.round(cols * math.tan(math.radians(angle))).astype(np.int64)
         shift -= shift.min()
-        band = np.empty((height + int(shift.max()) + 1, width), np.uint8)
-        fullest = _imagecore.shear(thin, height, width, shift, band)
+        band, fullest = sheared(thin, shift)
         for rule, mask in zip(rules, masks, strict=True):
             shortest = min(rule.border_length, rule.free_length) * width
             if angle not in rule.angles_deg or fullest + gap < shortest:
                 continue  # no row holds enough ink for a line (most images: one cheap test)
-            _imagecore.band_lines(band, *band.shape, gap, rule.free_length, rule.border_length,
-                                  rule.edge_margin, thin, height, shift, mask)
+            mark_band_lines(band, thin, shift, gap, rule.free_length, rule.border_length,
+                            rule.edge_margin, mask)
     return masks
