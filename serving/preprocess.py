@@ -157,8 +157,8 @@ def decode_gray(data: bytes, limits: ImageLimits, work_side: int) -> tuple[np.nd
         if image.format in ("JPEG", "MPO"):
             # The JPEG decoder can scale by 1/2, 1/4 or 1/8 while decoding, and decode the grey
             # (luma) plane alone: far less work. (Luma instead of grey from decoded RGB for small
-            # photos: 0 of 3,000 heldout scene answers changed; sticky-note photos decode 1.5×
-            # as fast.)
+            # photos: 0 of 3,560 heldout answers changed, 8 scene kinds × 300, 160 continental
+            # forms, 1,000 non-digits; sticky-note photos decode 1.5× as fast.)
             factor = min(1.0, work_side / original_side)
             image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
         image = ImageOps.exif_transpose(image)
