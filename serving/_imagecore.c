@@ -259,6 +259,15 @@ run_lengths(PyObject *self, PyObject *args)
     return released(Py_NewRef(Py_None), &mask, &out);
 }
 
+/* Whether mask pixel (y, x) is set and has a 4-neighbour that is not, or lies outside. */
+static inline int
+on_boundary(const uint8_t *m, Py_ssize_t h, Py_ssize_t w, Py_ssize_t y, Py_ssize_t x)
+{
+    Py_ssize_t i = y * w + x;
+    return m[i] && !(y > 0 && m[i - w] && y < h - 1 && m[i + w]
+                     && x > 0 && m[i - 1] && x < w - 1 && m[i + 1]);
+}
+
 /* boundary(mask: uint8 [h*w], h, w, out: uint8 [h*w]) -> number of boundary pixels
  * The nonzero pixels with a 4-neighbour that is zero or outside the image. */
 static PyObject *
@@ -274,9 +283,7 @@ boundary(PyObject *self, PyObject *args)
     for (Py_ssize_t y = 0; y < h; y++) {
         for (Py_ssize_t x = 0; x < w; x++) {
             Py_ssize_t i = y * w + x;
-            int inner = m[i] && y > 0 && m[i - w] && y < h - 1 && m[i + w]
-                        && x > 0 && m[i - 1] && x < w - 1 && m[i + 1];
-            o[i] = m[i] && !inner;
+            o[i] = on_boundary(m, h, w, y, x);
             found += o[i];
         }
     }
@@ -313,9 +320,7 @@ group_counts(PyObject *self, PyObject *args)
             if (k <= 0 || k > count)
                 continue;
             pixels[k]++;
-            int inner = m[i] && y > 0 && m[i - w] && y < h - 1 && m[i + w]
-                        && x > 0 && m[i - 1] && x < w - 1 && m[i + 1];
-            edges[k] += m[i] && !inner;
+            edges[k] += on_boundary(m, h, w, y, x);
         }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
