@@ -334,10 +334,10 @@ done:
 }
 
 /* surround_shares(labels: int32 [h*w], near: int32 [h*w], covered: uint8 [h*w], tone: float32
- *                 [h*w], paper: float32 [h*w], h, w, count, ink: int64 [count+1],
+ *                 [h*w], paper: float32 [h*w], h, w, count, ink: int64 [count+1], way: float,
  *                 shares: float64 [count+1] out) -> None
  * Per label, the share of its surroundings (pixels with near = the label, not covered) whose tone
- * is above paper + 0.75 (level - paper), where level and paper are the label's mean tone and
+ * is above paper + way (level - paper), where level and paper are the label's mean tone and
  * paper over its own pixels (sums over max(ink, 1) pixels); 0 without surroundings. Sums run in
  * double in row-major order, as numpy's bincount does. */
 static PyObject *
@@ -345,8 +345,9 @@ surround_shares(PyObject *self, PyObject *args)
 {
     Py_buffer labels_view, near_view, covered_view, tone_view, paper_view, ink_view, out;
     Py_ssize_t h, w, count;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nnny*w*", &labels_view, &near_view, &covered_view,
-                          &tone_view, &paper_view, &h, &w, &count, &ink_view, &out))
+    double way;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nnny*dw*", &labels_view, &near_view, &covered_view,
+                          &tone_view, &paper_view, &h, &w, &count, &ink_view, &way, &out))
         return NULL;
     PyObject *result = NULL;
     double *level = NULL, *under = NULL, *dark = NULL, *around = NULL;
@@ -388,7 +389,7 @@ surround_shares(PyObject *self, PyObject *args)
         if (k <= 0 || k > count || covered[i])
             continue;
         around[k] += 1.0;
-        dark[k] += (double)tone[i] > under[k] + 0.75 * (level[k] - under[k]);
+        dark[k] += (double)tone[i] > under[k] + way * (level[k] - under[k]);
     }
     for (Py_ssize_t k = 0; k <= count; k++)
         shares[k] = dark[k] / (around[k] > 1.0 ? around[k] : 1.0);

@@ -92,10 +92,10 @@ def group_counts(labels: np.ndarray, mask: np.ndarray, count: int) -> tuple[np.n
 
 
 def surround_shares(labels: np.ndarray, near: np.ndarray, covered: np.ndarray, tone: np.ndarray,
-                    paper: np.ndarray, ink: np.ndarray) -> np.ndarray:
+                    paper: np.ndarray, ink: np.ndarray, way: float) -> np.ndarray:
     """float64 [count + 1]: per label, the share of its surroundings (the pixels whose `near`
-    label it is, not `covered`) whose tone is above paper + 0.75 (level - paper), level and paper
-    being the label's mean tone and paper over its own pixels (`ink` of them)."""
+    label it is, not `covered`) whose tone is above paper + way × (level - paper), level and
+    paper being the label's mean tone and paper over its own pixels (`ink` of them)."""
     labels = np.ascontiguousarray(labels, dtype=np.int32)
     ink = np.ascontiguousarray(ink, dtype=np.int64)
     shares = np.empty(ink.size, np.float64)
@@ -103,7 +103,7 @@ def surround_shares(labels: np.ndarray, near: np.ndarray, covered: np.ndarray, t
                                np.ascontiguousarray(covered, dtype=bool),
                                np.ascontiguousarray(tone, dtype=np.float32),
                                np.ascontiguousarray(paper, dtype=np.float32), *labels.shape,
-                               ink.size - 1, ink, shares)
+                               ink.size - 1, ink, float(way), shares)
     return shares
 
 

@@ -67,7 +67,8 @@ class PreprocessConfig:
         over half the image."""
         return cls(ink=InkConfig(background_window=0.5), lines=None,
                    components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
-                                              join_gap=0.25),
+                                              join_gap=0.25, dark_surround_way=0.75,
+                                              join_large_background=True),
                    pieces=None, frame=None, dark_guess=False, crossing=None)
 
 

@@ -1,7 +1,8 @@
 """Finding the digit on paper, in tuning-split scenes that the previous preprocessing got wrong:
 a sticky note on a dark desk is paper, not a bold light digit; the desk's wedge or rim beside a
-tilted sheet under a shadow is not the digit; a digit on dense grid paper, or on a note whose
-desk fills half the photo, is no blank page; a note read as light ink offers its dark digit."""
+tilted sheet under a shadow is not the digit, nor is a note's shadowed edge; a digit on dense
+grid paper, or on a note whose desk fills half the photo, is no blank page; a note read as light
+ink offers its dark digit."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from serving.preprocess import PreprocessConfig, prepare_encoded
 # raised the noise estimate until the page was "blank". Notes 697–2572 were "blank" for the
 # desk around them: about half of the photo, so the image's spread of levels was desk against
 # note, not noise (the noise is then taken from small tiles instead). Notes 1201–1401 hold bold
-# marker digits (stroke width over size above 0.3) that were taken for blobs.
+# marker digits (stroke width over size above 0.3) that were taken for blobs. On notes 756, 800
+# and 869 the shadow along the note's edge, an L-shaped band of "ink" larger than the digit, was
+# taken for the digit or joined it (serving.components.ComponentConfig.dark_surround_way).
 MISSED_BEFORE = {"sticky_note": (1, 12, 16, 34, 39, 44, 697, 875, 1092, 1944, 2371, 2572,
-                                 1201, 1207, 1219, 1273, 1293, 1401),
+                                 1201, 1207, 1219, 1273, 1293, 1401, 756, 800, 869),
                  "phone_photo": (2, 3, 14, 16, 25, 38), "ruled_paper": (14, 17, 39, 97)}
 # Notes on a dark desk whose likelier reading is the light note with the digit as its hole: the
 # model finds no digit in that, and the dark-ink reading, offered beside it, is the digit.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from serving.components import ComponentConfig, choose_digit, stroke_groups
+from serving.components import ComponentConfig, Shade, choose_digit, stroke_groups
 from serving.preprocess import PreprocessConfig
 
 CROP = (140, 140)  # (height, width) px of a crop from a written number
@@ -121,3 +121,33 @@ def test_no_digit_in_an_empty_mask_or_one_of_specks_only():
 def test_config_rejects_shares_outside_0_to_1(field):
     with pytest.raises(ValueError, match=field):
         ComponentConfig(**{field: 1.0})
+
+
+def test_a_notes_shadowed_edge_beside_the_digit_is_neither_the_digit_nor_part_of_it():
+    # A note on a desk, with its shadow along the lower and right edges: levelling the light
+    # leaves the shadow as an L-shaped band of "ink", the desk beside it darker than the note but
+    # lighter than the shadow; the band has more ink than the "1" and ends just under it.
+    digit = draw(lines=([(72, 25), (68, 114)],))
+    band = np.zeros(CROP, bool)
+    band[118:125, 20:126] = band[20:125, 119:126] = True
+    desk = np.zeros(CROP, bool)
+    desk[125:, :] = desk[:, 126:] = True
+    tone = np.where(digit | band, 0.8, np.where(desk, 0.55, 0.0)).astype(np.float32)
+    paper = np.where(band, 0.1, np.where(desk, 0.55, 0.0)).astype(np.float32)
+    shade = Shade(tone=tone, paper=paper)
+    assert ink(band) > ink(digit) and stroke_groups(digit | band, DEFAULT, shade).count == 2
+    np.testing.assert_array_equal(choose_digit(digit | band, DEFAULT, shade), digit)
+    # Judged at three quarters of the way to its ink, the desk is too light: the band is taken
+    # for the digit's main group, and the "1" joins it.
+    old_way = ComponentConfig(dark_surround_way=0.75, join_large_background=True)
+    np.testing.assert_array_equal(choose_digit(digit | band, old_way, shade), digit | band)
+    # Found to be background, the band still joined the digit, close under it, until background
+    # groups larger than the digit stopped joining.
+    joining = ComponentConfig(join_large_background=True)
+    np.testing.assert_array_equal(choose_digit(digit | band, joining, shade), digit | band)
+
+
+@pytest.mark.parametrize("way", [0.0, 1.5])
+def test_config_rejects_a_dark_surround_way_outside_0_to_1(way):
+    with pytest.raises(ValueError, match="dark_surround_way"):
+        ComponentConfig(dark_surround_way=way)

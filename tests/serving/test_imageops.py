@@ -219,7 +219,8 @@ def test_group_counts_are_bincounts_of_labels_and_of_boundary_labels():
     np.testing.assert_array_equal(edges, np.bincount(labels[boundary(mask)], minlength=count + 1))
 
 
-def test_surround_shares_equal_their_numpy_definition():
+@pytest.mark.parametrize("way", [0.4, 0.75])
+def test_surround_shares_equal_their_numpy_definition(way):
     rng = np.random.default_rng(11)
     mask = rng.random((40, 50)) < 0.15
     labels, count = label_components(mask)
@@ -233,10 +234,11 @@ def test_surround_shares_equal_their_numpy_definition():
     inked = labels > 0
     level = np.bincount(labels[inked], tone[inked], count + 1) / np.maximum(ink, 1)
     under = np.bincount(labels[inked], paper[inked], count + 1) / np.maximum(ink, 1)
-    dark = tone[ring] > under[owner] + 0.75 * (level[owner] - under[owner])
+    dark = tone[ring] > under[owner] + way * (level[owner] - under[owner])
     expected = (np.bincount(owner, dark, count + 1)
                 / np.maximum(np.bincount(owner, minlength=count + 1), 1))
-    np.testing.assert_array_equal(surround_shares(labels, near, covered, tone, paper, ink), expected)
+    np.testing.assert_array_equal(surround_shares(labels, near, covered, tone, paper, ink, way),
+                                  expected)
 
 
 def test_component_ends_are_the_leftmost_topmost_and_rightmost_bottommost_pixels():
