@@ -556,6 +556,133 @@ done:
     return result;
 }
 
+/* --- blocks -------------------------------------------------------------------------------- */
+
+/* rows[x] |= row[x] for x < w. */
+static void
+or_into(uint8_t *restrict rows, const uint8_t *restrict row, Py_ssize_t w)
+{
+    for (Py_ssize_t x = 0; x < w; x++)
+        rows[x] |= row[x];
+}
+
+/* out[x] = row[x] & wide[x] for x < w. */
+static void
+and_into(uint8_t *restrict out, const uint8_t *restrict row, const uint8_t *restrict wide,
+         Py_ssize_t w)
+{
+    for (Py_ssize_t x = 0; x < w; x++)
+        out[x] = row[x] & wide[x];
+}
+
+/* wide[x] = blocks[x / factor] != 0 for x < bw × factor. */
+static void
+widen(uint8_t *restrict wide, const uint8_t *restrict blocks, Py_ssize_t bw, Py_ssize_t factor)
+{
+    if (factor == 2) {  /* the line search's case, unrolled */
+        for (Py_ssize_t bx = 0; bx < bw; bx++)
+            wide[2 * bx] = wide[2 * bx + 1] = blocks[bx] != 0;
+        return;
+    }
+    for (Py_ssize_t bx = 0; bx < bw; bx++)
+        for (Py_ssize_t k = 0; k < factor; k++)
+            wide[bx * factor + k] = blocks[bx] != 0;
+}
+
+/* pool_any(mask: uint8 [h*w], h, w, factor, out: uint8 [(h/factor)*(w/factor)]) -> None
+ * Whether any pixel of each factor × factor block is set; the rows and columns beyond the last
+ * whole block are dropped. */
+static PyObject *
+pool_any(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, out;
+    Py_ssize_t h, w, factor;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &mask, &h, &w, &factor, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (factor < 1) {
+        PyErr_SetString(PyExc_ValueError, "factor must be >= 1");
+        goto done;
+    }
+    Py_ssize_t bh = h / factor, bw = w / factor;
+    if (!check_size(&mask, h * w, "mask") || !check_size(&out, bh * bw, "out"))
+        goto done;
+    uint8_t *rows = PyMem_Malloc(w > 0 ? w : 1);
+    if (!rows) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *m = mask.buf;
+    uint8_t *o = out.buf;
+    for (Py_ssize_t by = 0; by < bh; by++) {
+        memcpy(rows, m + by * factor * w, w);  /* the block row's rows ORed, then each block's */
+        for (Py_ssize_t k = 1; k < factor; k++)
+            or_into(rows, m + (by * factor + k) * w, w);
+        uint8_t *restrict block_row = o + by * bw;
+        if (factor == 2)  /* the line search's case, in a form the compiler vectorises */
+            for (Py_ssize_t bx = 0; bx < bw; bx++)
+                block_row[bx] = (rows[2 * bx] | rows[2 * bx + 1]) != 0;
+        else
+            for (Py_ssize_t bx = 0; bx < bw; bx++) {
+                uint8_t any = 0;
+                for (Py_ssize_t k = 0; k < factor; k++)
+                    any |= rows[bx * factor + k];
+                block_row[bx] = any != 0;
+            }
+    }
+    PyMem_Free(rows);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* in_blocks(mask: uint8 [h*w], h, w, blocks: uint8 [bh*bw], bh, bw, factor, out: uint8 [h*w])
+ * -> None
+ * The pixels of mask whose factor × factor block is set in blocks; the rows and columns beyond
+ * bh × factor, bw × factor are never set. */
+static PyObject *
+in_blocks(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, blocks, out;
+    Py_ssize_t h, w, bh, bw, factor;
+    if (!PyArg_ParseTuple(args, "y*nny*nnnw*", &mask, &h, &w, &blocks, &bh, &bw, &factor, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (factor < 1 || bh * factor > h || bw * factor > w) {
+        PyErr_SetString(PyExc_ValueError, "blocks must cover at most the mask, factor >= 1");
+        goto done;
+    }
+    if (!check_size(&mask, h * w, "mask") || !check_size(&blocks, bh * bw, "blocks")
+            || !check_size(&out, h * w, "out"))
+        goto done;
+    uint8_t *wide = PyMem_Malloc(bw * factor > 0 ? bw * factor : 1);
+    if (!wide) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *m = mask.buf, *b = blocks.buf;
+    uint8_t *o = out.buf;
+    memset(o, 0, h * w);
+    for (Py_ssize_t by = 0; by < bh; by++) {
+        widen(wide, b + by * bw, bw, factor);
+        for (Py_ssize_t k = 0; k < factor; k++) {
+            Py_ssize_t y = by * factor + k;
+            and_into(o + y * w, m + y * w, wide, bw * factor);
+        }
+    }
+    PyMem_Free(wide);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&blocks);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* --- blur and histogram --------------------------------------------------------------------- */
 
 /* pair_sums(values: float32 [h*w], h, w, out: float32 [h*w]) -> None
@@ -1027,6 +1154,8 @@ static PyMethodDef methods[] = {
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
+    {"pool_any", pool_any, METH_VARARGS, "Whether any pixel of each block is set."},
+    {"in_blocks", in_blocks, METH_VARARGS, "The mask's pixels in set blocks."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},
     {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},
     {"shear", shear, METH_VARARGS, "A mask sheared by one tilt, rows ORed with the next."},

@@ -1,6 +1,6 @@
 """Image operations on numpy arrays, their per-pixel loops in C (serving/_imagecore.c; this module
 is the only one that calls it): components and their boxes, ends and statistics, runs, stroke
-width, rank filters, blur, quantiles, resampling, and the line search's shear."""
+width, rank filters, blur, quantiles, resampling, block pooling, and the line search's shear."""
 
 from __future__ import annotations
 
@@ -32,6 +32,25 @@ def padded(values: np.ndarray, top: int, bottom: int, left: int, right: int,
         out[top + height:, left:left + width] = values[-1:]
         out[:, :left] = out[:, left:left + 1]
         out[:, left + width:] = out[:, left + width - 1:left + width]
+    return out
+
+
+def pooled_any(mask: np.ndarray, factor: int) -> np.ndarray:
+    """bool [H // factor, W // factor]: whether any pixel of each factor × factor block of a bool
+    mask is set (the rows and columns beyond the last whole block dropped)."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    out = np.empty((mask.shape[0] // factor, mask.shape[1] // factor), bool)
+    _imagecore.pool_any(mask, *mask.shape, factor, out)
+    return out
+
+
+def in_blocks(mask: np.ndarray, blocks: np.ndarray, factor: int) -> np.ndarray:
+    """The pixels of a bool mask whose factor × factor block is set in `blocks` (bool, at most
+    the mask's whole blocks); the rows and columns beyond the blocks: never."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    blocks = np.ascontiguousarray(blocks, dtype=bool)
+    out = np.empty(mask.shape, bool)
+    _imagecore.in_blocks(mask, *mask.shape, blocks, *blocks.shape, factor, out)
     return out
 
 

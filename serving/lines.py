@@ -12,10 +12,12 @@ import numpy as np
 from serving.box_sides import SideConfig, box_sides
 from serving.imageops import (
     component_ends,
+    in_blocks,
     label_components,
     mark_band_lines,
     mask_box,
     max_filter,
+    pooled_any,
     run_lengths,
     sheared,
 )
@@ -154,10 +156,10 @@ def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
     longer = max(thin_rows.shape)
     # Lines are long: they are found as well at half resolution, for a quarter of the work.
     pool = 2 if longer >= rules[0].pool_above_px else 1
-    horizontal = [_in_blocks(thin_rows, found, pool)
-                  for found in line_pixels(_pool(thin_rows, pool), gap // pool, rules)]
-    vertical = [_in_blocks(thin_cols, found.T, pool)
-                for found in line_pixels(_pool(thin_cols, pool).T, gap // pool, rules)]
+    horizontal = [in_blocks(thin_rows, found, pool)
+                  for found in line_pixels(pooled_any(thin_rows, pool), gap // pool, rules)]
+    vertical = [in_blocks(thin_cols, found.T, pool)
+                for found in line_pixels(pooled_any(thin_cols, pool).T, gap // pool, rules)]
     return horizontal, vertical
 
 
@@ -170,30 +172,6 @@ def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
     keep = np.zeros(count + 1, bool)
     keep[1:] = across[ends[:, 0], ends[:, 1]] & across[ends[:, 2], ends[:, 3]]
     return keep[labels]
-
-
-def _pool(mask: np.ndarray, factor: int) -> np.ndarray:
-    """Any-ink pooling of factor × factor blocks (the edge rows/columns beyond a block dropped)."""
-    if factor == 1:
-        return mask
-    height, width = (mask.shape[0] // factor) * factor, (mask.shape[1] // factor) * factor
-    pooled = np.zeros((height // factor, width // factor), bool)
-    for row in range(factor):  # factor² strided ORs: far cheaper than reshape(...).any(axis)
-        for col in range(factor):
-            pooled |= mask[row:height:factor, col:width:factor]
-    return pooled
-
-
-def _in_blocks(mask: np.ndarray, blocks: np.ndarray, factor: int) -> np.ndarray:
-    """The pixels of `mask` whose factor × factor block is set in `blocks` (a _pool of it; the
-    edge rows and columns beyond a block: never)."""
-    if factor == 1:
-        return mask & blocks
-    height, width = blocks.shape[0] * factor, blocks.shape[1] * factor
-    out = np.zeros_like(mask)
-    inside = mask[:height, :width].reshape(blocks.shape[0], factor, blocks.shape[1], factor)
-    out[:height, :width] = (inside & blocks[:, None, :, None]).reshape(height, width)
-    return out
 
 
 def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list[np.ndarray]:

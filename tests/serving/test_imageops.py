@@ -1,5 +1,5 @@
 """Image operations (C loops behind numpy arrays): components, boxes, runs, stroke width, rank
-filters, blur and quantiles."""
+filters, blur, quantiles and block pooling."""
 
 import numpy as np
 import pytest
@@ -11,10 +11,12 @@ from serving.imageops import (
     component_boxes,
     component_ends,
     group_counts,
+    in_blocks,
     label_components,
     max_filter,
     min_filter,
     padded,
+    pooled_any,
     quantiles,
     rank_filter,
     resampled,
@@ -121,6 +123,26 @@ def test_labels_and_boxes_match_a_flood_fill(seed):
     for label in range(1, count + 1):
         rows, cols = np.nonzero(labels == label)
         assert boxes[label].tolist() == [rows.min(), rows.max() + 1, cols.min(), cols.max() + 1]
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (7, 9), (192, 151)])
+def test_block_pooling_and_its_inverse_equal_their_numpy_definitions(factor, shape):
+    rng = np.random.default_rng(factor * 100 + shape[1])
+    mask = rng.random(shape) < 0.3
+    height, width = (shape[0] // factor) * factor, (shape[1] // factor) * factor
+    whole = mask[:height, :width].reshape(height // factor, factor, width // factor, factor)
+    np.testing.assert_array_equal(pooled_any(mask, factor), whole.any(axis=(1, 3)))
+    blocks = rng.random((height // factor, width // factor)) < 0.5
+    expected = np.zeros_like(mask)  # the rows and columns beyond the last whole block: never
+    expected[:height, :width] = mask[:height, :width] & blocks.repeat(factor, 0).repeat(factor, 1)
+    np.testing.assert_array_equal(in_blocks(mask, blocks, factor), expected)
+    np.testing.assert_array_equal(in_blocks(mask, blocks.T.copy().T, factor), expected)  # strided
+
+
+def test_blocks_larger_than_the_mask_are_refused():
+    with pytest.raises(ValueError, match="cover at most the mask"):
+        in_blocks(np.ones((4, 4), bool), np.ones((3, 2), bool), 2)
 
 
 def test_run_lengths_match_a_scan_of_each_row():
