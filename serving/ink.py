@@ -10,7 +10,7 @@ from PIL import Image
 
 from serving.components import Shade
 from serving.decode import resize
-from serving.imageops import blur, max_filter, quantiles, rank_filter, resampled
+from serving.imageops import blur, max_filter, odd_reflected, quantiles, rank_filter, resampled
 
 DARK_LEAN = 0.6  # dark ink wins unless light ink stands out this much more from the median
 # (shadowed phone photos, tuning split: dark ink 0.24–0.32 below the median, lit paper 0.38–0.42
@@ -192,7 +192,7 @@ def paper_level(ink: np.ndarray, window: float) -> np.ndarray:
     # Extending the image linearly (odd reflection) keeps a lighting ramp exact up to the edges;
     # with replicated edges the paper was underestimated by slope × half a window there, which
     # made a blank 0.55–0.95 ramp photo show "ink" along its bright side.
-    padded = np.pad(coarse, 2 * half, mode="reflect", reflect_type="odd")
+    padded = odd_reflected(coarse, 2 * half)
     opened = rank_filter(rank_filter(padded, 2 * half + 1, np.minimum, pad=False),
                          2 * half + 1, np.maximum, pad=False)
     return resampled(opened, height, width, Image.Resampling.BILINEAR)

@@ -15,6 +15,7 @@ from serving.imageops import (
     label_components,
     max_filter,
     min_filter,
+    odd_reflected,
     padded,
     pooled_any,
     quantiles,
@@ -123,6 +124,15 @@ def test_labels_and_boxes_match_a_flood_fill(seed):
     for label in range(1, count + 1):
         rows, cols = np.nonzero(labels == label)
         assert boxes[label].tolist() == [rows.min(), rows.max() + 1, cols.min(), cols.max() + 1]
+
+
+@pytest.mark.parametrize(("shape", "pad"), [((64, 50), 10), ((64, 90), 19), ((28, 28), 8),
+                                            ((5, 7), 4), ((5, 7), 5), ((5, 7), 9), ((3, 3), 0)])
+def test_odd_reflection_equals_np_pad(shape, pad):
+    values = np.random.default_rng(pad).random(shape).astype(np.float32)
+    expected = np.pad(values, pad, mode="reflect", reflect_type="odd")
+    got = odd_reflected(values, pad)
+    assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("factor", [1, 2, 3])
