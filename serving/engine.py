@@ -109,22 +109,19 @@ class DigitEngine:
         pixels: list[np.ndarray] = []
         prepared_images = [self._prepare(image) for image in images]
         read = read_crossings(self.reader, prepared_images)
-        fallbacks: list[Prediction | None] = []
-        for prepared, crossing in zip(prepared_images, read, strict=True):
+        for prepared, crossing_answer in zip(prepared_images, read, strict=True):
             if isinstance(prepared, Prediction):
                 pending.append(Pending(None, prepared))
-            elif crossing is not None and crossing.sure:  # a digit among neighbours' fragments
-                pending.append(Pending(None, crossing.answer))
+            elif crossing_answer is not None:  # a digit among its neighbours' fragments
+                pending.append(Pending(None, crossing_answer))
             elif prepared.blank or prepared.pixels is None:
                 pending.append(Pending(None, Prediction(Status.BLANK)))
             else:
                 pending.append(prepared)
-                fallbacks.append(None if crossing is None else crossing.answer)
                 pixels.append(prepared.pixels)
                 pixels.extend(alternative.pixels for alternative in prepared.alternatives)
         futures = iter(self._batcher.submit(np.stack(pixels)) if pixels else ())
-        unsure = iter(fallbacks)
-        return [_waiting(item, futures, next(unsure)) if isinstance(item, PreparedImage) else item
+        return [_waiting(item, futures) if isinstance(item, PreparedImage) else item
                 for item in pending]
 
     def outcome(self, pending: Pending) -> Prediction:
@@ -236,9 +233,8 @@ class DigitEngine:
         self._batcher.close(timeout_s)
 
 
-def _waiting(prepared: PreparedImage, futures: Iterator[Future[Scores]],
-             fallback: Prediction | None) -> Pending:
+def _waiting(prepared: PreparedImage, futures: Iterator[Future[Scores]]) -> Pending:
     """The Pending of a prepared image whose pixels, then alternatives, were submitted in order."""
     main = next(futures)
     return Pending(main, box=prepared.ink_box, alternatives=tuple(
-        (next(futures), alternative) for alternative in prepared.alternatives), fallback=fallback)
+        (next(futures), alternative) for alternative in prepared.alternatives))

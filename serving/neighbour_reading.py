@@ -18,19 +18,11 @@ It answers only where (chosen on the heldout twins, never on the test split):
 Through the engine: heldout neighbour crops 95.1 → 98.1 % (900) and 95.3 → 97.3 % (300 others),
 the other heldout kinds unchanged (300 each), tuning non-digits answered with confidence ≥ 0.9
 0.80 → 0.80 % (2,000).
-
-A less sure reading (FALLBACK_CONFIDENCE, FALLBACK_OFFSET) answers only where the classifier
-cannot: it finds no digit, or an unsure one (serving.predictions.best_reading). Chosen on 3,900
-twin neighbour crops (heldout 900 and 1,200 more, tuning 900), for (confidence, offset, unsure
-below): (0.95, 10, 0.7) read 4 more right, none less; (0.9, 10) the same but one more tuning
-non-digit answered ≥ 0.9; (0.98, 10) 3; (0.95, 8) 1; the other kinds (300 each, both twins) and
-the 1,000 tuning non-digits unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,22 +35,12 @@ from serving.preprocess import PreparedImage
 MIN_CONFIDENCE = 0.98  # the reader's digit answers from this confidence on
 MAX_OFFSET = 8.0  # line columns (a quarter of the line's height) between its middle and the
 # image's
-FALLBACK_CONFIDENCE = 0.95  # ... and below, from this confidence on, where the classifier finds
-FALLBACK_OFFSET = 10.0  # no digit or an unsure one, within this many line columns
-
-
-@dataclass(frozen=True)
-class CrossingReading:
-    """The number reader's reading of the digit in the middle of a crossing line."""
-
-    answer: Prediction  # a DIGIT
-    sure: bool  # True: it is the image's answer; False: only where the classifier cannot answer
 
 
 def read_crossings(reader: NumberReaderModel | None,
-                   images: Sequence[PreparedImage | Prediction]) -> list[CrossingReading | None]:
-    """The reader's reading of each prepared image with a crossing line, in one reader run; None
-    for the others, where it is too unsure, and for all when there is no reader or it fails."""
+                   images: Sequence[PreparedImage | Prediction]) -> list[Prediction | None]:
+    """The reader's answer for each prepared image with a crossing line, in one reader run; None
+    for the others, where it is unsure, and for all when there is no reader or it fails."""
     crossings = [image.crossing if isinstance(image, PreparedImage) else None for image in images]
     present = [crossing.line.pixels for crossing in crossings if crossing is not None]
     read = frames_or_none(reader, present, "the classifier answers for these crops alone")
@@ -71,7 +53,7 @@ def read_crossings(reader: NumberReaderModel | None,
 
 
 def _answer(crossing: CrossingLine, probabilities: np.ndarray, stride: int,
-            batch_size: int) -> CrossingReading | None:
+            batch_size: int) -> Prediction | None:
     """The digit read nearest the image's middle, if sure and near enough; else None."""
     read = ReaderDigits.of(probabilities, stride)
     digits = read.digits
@@ -80,20 +62,19 @@ def _answer(crossing: CrossingLine, probabilities: np.ndarray, stride: int,
     index = min(range(len(digits)),
                 key=lambda i: abs(_middle(digits[i], stride) - crossing.centre))
     middle = digits[index]
-    offset = abs(_middle(middle, stride) - crossing.centre)
-    if middle.confidence < FALLBACK_CONFIDENCE or offset > FALLBACK_OFFSET:
+    if (middle.confidence < MIN_CONFIDENCE
+            or abs(_middle(middle, stride) - crossing.centre) > MAX_OFFSET):
         return None
     first, stop = middle.frames
     peak = first + int(probabilities[middle.digit + 1, first:stop].argmax())
     column = probabilities[:, peak].astype(np.float64)
     digit_p = np.delete(column, BLANK)
-    answer = Prediction(
+    return Prediction(
         Status.DIGIT, digit=middle.digit, confidence=middle.confidence,
         probabilities=tuple((digit_p / max(float(digit_p.sum()), 1e-12)).tolist()),
         batch_size=batch_size,
         not_digit_probability=float(column[BLANK]),  # the reader's "no digit here" at its peak
         box=frame_boxes(crossing.line, read)[index])
-    return CrossingReading(answer, middle.confidence >= MIN_CONFIDENCE and offset <= MAX_OFFSET)
 
 
 def _middle(found: FrameDigit, stride: int) -> float:

@@ -98,9 +98,6 @@ class Pending:
     alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # other readings of the
     # image (PreparedImage.alternatives), used when `future`'s is open to them
     # (open_to_alternatives: no digit, or an unsure one)
-    fallback: Prediction | None = None  # the answer where the classifier's readings give none
-    # or an unsure one (best_reading): the number reader's less sure digit among neighbours'
-    # fragments (serving.neighbour_reading)
 
     @property
     def futures(self) -> tuple[Future[Scores], ...]:
@@ -124,8 +121,7 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
         return main  # most images: their alternatives' rows are not read
     return best_reading(main, [(_reading(reading, alternative.threshold(threshold),
                                          alternative.ink_box), alternative)
-                               for reading, alternative in pending.alternatives],
-                        pending.fallback)
+                               for reading, alternative in pending.alternatives])
 
 
 def open_to_alternatives(main: Prediction) -> bool:
@@ -135,13 +131,12 @@ def open_to_alternatives(main: Prediction) -> bool:
         main.status is Status.DIGIT and main.confidence < UNSURE_DIGIT)
 
 
-def best_reading(main: Prediction, alternatives: Sequence[tuple[Prediction, Alternative]],
-                 fallback: Prediction | None = None) -> Prediction:
+def best_reading(main: Prediction,
+                 alternatives: Sequence[tuple[Prediction, Alternative]]) -> Prediction:
     """The answer for an image from its main reading and its alternatives' readings (with the
     PreparedImage.alternatives they read): when the main one is NOT_A_DIGIT, the surest
     alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest piece read as
-    another digit with at least SURE_PIECE; else the main one. When that answer is still no
-    digit or an unsure one, the `fallback` (Pending.fallback) if there is one."""
+    another digit with at least SURE_PIECE; else the main one."""
     if not open_to_alternatives(main):
         return main
     if main.status is Status.NOT_A_DIGIT:
@@ -150,8 +145,7 @@ def best_reading(main: Prediction, alternatives: Sequence[tuple[Prediction, Alte
         digits = [reading for reading, alternative in alternatives
                   if alternative.piece and reading.status is Status.DIGIT
                   and reading.digit != main.digit and reading.confidence >= SURE_PIECE]
-    best = max(digits, key=lambda reading: reading.confidence, default=main)
-    return fallback if fallback is not None and open_to_alternatives(best) else best
+    return max(digits, key=lambda reading: reading.confidence, default=main)
 
 
 def _reading(future: Future[Scores], threshold: float, box: Box | None) -> Prediction:

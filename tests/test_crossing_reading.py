@@ -18,15 +18,12 @@ from serving.batch.config import PredictorConfig
 from serving.batch.predictor import BatchPredictor, ModelFiles
 from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH
-from serving.neighbour_reading import FALLBACK_CONFIDENCE, MIN_CONFIDENCE, read_crossings
+from serving.neighbour_reading import MIN_CONFIDENCE
 from serving.preprocess import PreprocessConfig, prepare_encoded
 from tests.engine_paths import async_and_streamed
 
 MISREAD_ALONE = (60, 72, 179, 209, 224, 270)  # neighbour_fragments, tuning split: the classifier
 # (1.0.0+large.e20) alone answers "not a digit" (209, 270) or another digit
-NO_DIGIT_ALONE = 5500  # a 1: the classifier alone finds no digit; the reader reads the 1 sure,
-# 8.5 line columns from the middle (the sure reading needs 8)
-SURE_ALONE = 5484  # a 1 the classifier reads sure; the reader reads a 5 9.5 columns off the middle
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +106,6 @@ def test_only_strokes_running_into_both_side_edges_give_a_crossing_line(crops, m
 
 def test_an_unsure_reader_leaves_the_classifier_to_answer(inputs, engine, alone, monkeypatch):
     monkeypatch.setattr(serving.neighbour_reading, "MIN_CONFIDENCE", 1.01)
-    monkeypatch.setattr(serving.neighbour_reading, "FALLBACK_CONFIDENCE", 1.01)
     answers = engine.classify(inputs, timeout_s=60)
     assert [(p.status, p.digit, p.box) for p in answers] == [(p.status, p.digit, p.box)
                                                              for p in alone]
@@ -140,23 +136,3 @@ def test_without_the_reader_the_classifier_answers(inputs, alone):
     finally:
         engine.close()
     assert [(p.status, p.digit) for p in answers] == [(p.status, p.digit) for p in alone]
-
-
-def test_where_the_classifier_finds_no_digit_a_less_sure_reading_answers(mnist, engine,
-                                                                         monkeypatch):
-    crops = list(generate_scenes(mnist.train_images, mnist.train_labels,
-                                 (NO_DIGIT_ALONE, SURE_ALONE), ["neighbour_fragments"],
-                                 SPLITS["tune"].seed, mnist.train_images))
-    assert [crop.label for crop in crops] == [1, 1]
-    inputs = [ImageInput(crop.scene.data, encoded=True) for crop in crops]
-    readings = read_crossings(engine.reader, [prepare_encoded(crop.scene.data) for crop in crops])
-    assert [(r.answer.digit, r.sure) for r in readings] == [(1, False), (5, False)]
-    answers = engine.classify(inputs, timeout_s=60)
-    assert [(p.status, p.digit) for p in answers] == [(Status.DIGIT, 1), (Status.DIGIT, 1)]
-    assert answers[0] == readings[0].answer and answers[0].confidence >= FALLBACK_CONFIDENCE
-    assert answers[1] != readings[1].answer  # the classifier's sure 1 stands
-    rows = BatchPredictor.load(PredictorConfig()).predict(["a", "b"], [c.scene.data for c in crops])
-    assert rows["digit"].to_pylist() == [1, 1]
-    monkeypatch.setattr(serving.neighbour_reading, "FALLBACK_CONFIDENCE", 1.01)
-    alone = engine.classify(inputs, timeout_s=60)
-    assert [(p.status, p.digit) for p in alone] == [(Status.NOT_A_DIGIT, None), (Status.DIGIT, 1)]

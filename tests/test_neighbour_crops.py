@@ -115,11 +115,3 @@ def test_only_a_sure_piece_of_another_digit_replaces_only_an_unsure_digit():
     nothing = Prediction(Status.NOT_A_DIGIT)
     assert best_reading(nothing, [(digit(7, 0.3), guess)]).digit == 7
     assert best_reading(Prediction(Status.BLANK), [(seven, piece)]).status is Status.BLANK
-    # The number reader's less sure reading answers only where no reading gives a sure digit.
-    reader = digit(3, 0.96)
-    assert best_reading(nothing, [], reader) == reader
-    assert best_reading(unsure, [(digit(7, SURE_PIECE - 0.01), piece)], reader) == reader
-    assert best_reading(nothing, [(digit(7, 0.3), guess)], reader) == reader  # an unsure guess
-    assert best_reading(nothing, [(digit(7, UNSURE_DIGIT), guess)], reader).digit == 7
-    assert best_reading(unsure, [(seven, piece)], reader) == seven
-    assert best_reading(sure, [], reader) == sure

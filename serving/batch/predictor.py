@@ -100,29 +100,27 @@ class BatchPredictor:
             Prediction(Status.ERROR, error=error or "no image") if image is None
             else self._prepare(path, image)
             for path, image, error in zip(paths, data, errors, strict=True)]
-        crossings = read_crossings(self.reader, answers)
-        answers = [crossing.answer if crossing is not None and crossing.sure else answer
-                   for answer, crossing in zip(answers, crossings, strict=True)]
+        answers = [answer if crossing_answer is None else crossing_answer
+                   for answer, crossing_answer
+                   in zip(answers, read_crossings(self.reader, answers), strict=True)]
         # Each prepared image's pixels, then its alternatives' (as the engine submits them).
         pixels = [image for a in answers if isinstance(a, PreparedImage)
                   for image in (a.pixels, *(alternative.pixels for alternative in a.alternatives))]
         if pixels:
             probabilities = self.model.predict(np.stack(pixels))
             scores = iter(Scores(row, len(pixels)) for row in probabilities)
-            answers = [self._decide(a, scores, None if crossing is None else crossing.answer)
-                       if isinstance(a, PreparedImage) else a
-                       for a, crossing in zip(answers, crossings, strict=True)]
+            answers = [self._decide(a, scores) if isinstance(a, PreparedImage) else a
+                       for a in answers]
         return rows_table(paths, answers)  # type: ignore[arg-type]  # every PreparedImage replaced
 
-    def _decide(self, prepared: PreparedImage, scores: Iterator[Scores],
-                fallback: Prediction | None) -> Prediction:
+    def _decide(self, prepared: PreparedImage, scores: Iterator[Scores]) -> Prediction:
         """The service's answer for an image from its next rows of `scores`: its main reading,
-        then one per alternative, then the `fallback` (serving.predictions.best_reading)."""
+        then one per alternative (serving.predictions.best_reading)."""
         main = prediction_from(next(scores), self.threshold, prepared.ink_box)
         alternatives = [(prediction_from(next(scores), alternative.threshold(self.threshold),
                                          alternative.ink_box), alternative)
                         for alternative in prepared.alternatives]
-        return best_reading(main, alternatives, fallback)
+        return best_reading(main, alternatives)
 
     def _prepare(self, path: str, image: bytes) -> PreparedImage | Prediction:
         try:
