@@ -556,6 +556,43 @@ done:
     return result;
 }
 
+/* mask_box(mask: uint8 [h*w] of 0s and 1s, h, w) -> (top, bottom, left, right) or None
+ * The box of the 1s, bottom and right exclusive; None when there is none. */
+static PyObject *
+mask_box(PyObject *self, PyObject *args)
+{
+    Py_buffer mask;
+    Py_ssize_t h, w;
+    if (!PyArg_ParseTuple(args, "y*nn", &mask, &h, &w))
+        return NULL;
+    if (!check_size(&mask, h * w, "mask")) {
+        PyBuffer_Release(&mask);
+        return NULL;
+    }
+    const uint8_t *m = mask.buf;
+    Py_ssize_t top = -1, bottom = -1, left = w, right = -1;
+    for (Py_ssize_t y = 0; y < h; y++) {  /* bool masks: set pixels are 1s, found by memchr */
+        const uint8_t *row = m + y * w;
+        const uint8_t *found = w > 0 ? memchr(row, 1, w) : NULL;
+        if (!found)
+            continue;
+        Py_ssize_t first = found - row, last = w - 1;
+        while (!row[last])  /* stops at `first` at the latest */
+            last--;
+        if (top < 0)
+            top = y;
+        bottom = y;
+        if (first < left)
+            left = first;
+        if (last > right)
+            right = last;
+    }
+    PyBuffer_Release(&mask);
+    if (top < 0)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(nnnn)", top, bottom + 1, left, right + 1);
+}
+
 /* --- blocks -------------------------------------------------------------------------------- */
 
 /* rows[x] |= row[x] for x < w. */
@@ -1154,6 +1191,7 @@ static PyMethodDef methods[] = {
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
+    {"mask_box", mask_box, METH_VARARGS, "Box of a mask's set pixels, or None."},
     {"pool_any", pool_any, METH_VARARGS, "Whether any pixel of each block is set."},
     {"in_blocks", in_blocks, METH_VARARGS, "The mask's pixels in set blocks."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},

@@ -95,11 +95,8 @@ def component_ends(labels: np.ndarray, count: int) -> np.ndarray:
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of a bool mask's True pixels, bottom/right exclusive; None if
     it has none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    return _imagecore.mask_box(mask, *mask.shape)
 
 
 def boundary(mask: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from serving.imageops import (
     group_counts,
     in_blocks,
     label_components,
+    mask_box,
     max_filter,
     min_filter,
     odd_reflected,
@@ -124,6 +125,16 @@ def test_labels_and_boxes_match_a_flood_fill(seed):
     for label in range(1, count + 1):
         rows, cols = np.nonzero(labels == label)
         assert boxes[label].tolist() == [rows.min(), rows.max() + 1, cols.min(), cols.max() + 1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (192, 151), (3, 0), (0, 4)])
+@pytest.mark.parametrize("density", [0.0, 0.002, 0.3])
+def test_mask_box_equals_its_numpy_definition(shape, density):
+    mask = np.random.default_rng(shape[1]).random(shape) < density
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    expected = None if rows.size == 0 else (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
+    assert mask_box(mask) == expected
+    assert mask_box(mask.T) == (None if expected is None else expected[2:] + expected[:2])
 
 
 @pytest.mark.parametrize(("shape", "pad"), [((64, 50), 10), ((64, 90), 19), ((28, 28), 8),
