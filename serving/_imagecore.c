@@ -1037,32 +1037,14 @@ done:
 
 /* --- straight lines ------------------------------------------------------------------------ */
 
-/* shear(thin: uint8 [h*w], h, w, shift: int64 [w], band: uint8 [rows*w] out) -> fullest row
- * The pixels of `thin` with column x moved down by shift[x] rows (0 ≤ shift[x] < rows - h: one
- * tilt, so that lines at that tilt lie along rows), each row then ORed with the one below (a
- * tilted thin line steps rows, not breaks); returns the most pixels any row of `band` holds. */
-static PyObject *
-shear(PyObject *self, PyObject *args)
+/* The pixels of `thin` (h × w) with column x moved down by shift[x] rows (one tilt, so that
+ * lines at that tilt lie along rows) into `band` (rows × w), each row then ORed with the one
+ * below (a tilted thin line steps rows, not breaks); returns the most pixels any row holds. */
+static Py_ssize_t
+shear_band(const uint8_t *thin, Py_ssize_t h, Py_ssize_t w, const int64_t *shift, uint8_t *band,
+           Py_ssize_t rows)
 {
-    Py_buffer thin_view, shift_view, band_view;
-    Py_ssize_t h, w;
-    if (!PyArg_ParseTuple(args, "y*nny*w*", &thin_view, &h, &w, &shift_view, &band_view))
-        return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t rows = w > 0 ? band_view.len / w : 0;
-    if (!check_size(&thin_view, h * w, "thin") || !check_size(&shift_view, w * 8, "shift")
-            || !check_size(&band_view, rows * w, "band"))
-        goto done;
-    const uint8_t *thin = thin_view.buf;
-    const int64_t *shift = shift_view.buf;
-    uint8_t *band = band_view.buf;
-    for (Py_ssize_t x = 0; x < w; x++)
-        if (shift[x] < 0 || shift[x] + h >= rows) {
-            PyErr_SetString(PyExc_ValueError, "a shift moves pixels off the band");
-            goto done;
-        }
     Py_ssize_t fullest = 0;
-    Py_BEGIN_ALLOW_THREADS
     memset(band, 0, rows * w);
     /* Columns of equal shift move together: one contiguous copy per row and stretch. */
     for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) {
@@ -1086,49 +1068,21 @@ shear(PyObject *self, PyObject *args)
         if (filled > fullest)
             fullest = filled;
     }
-    Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(fullest);
-done:
-    PyBuffer_Release(&thin_view);
-    PyBuffer_Release(&shift_view);
-    PyBuffer_Release(&band_view);
-    return result;
+    return fullest;
 }
 
-/* band_lines(band: uint8 [rows*w], rows, w, gap, free_length, border_length, edge_margin,
- *            thin: uint8 [h*w], h, shift: int64 [w], out: uint8 [h*w]) -> None
- * In each row of a shear's band, runs with gaps up to `gap` px bridged are lines when at least
- * free_length × w long, or border_length × w long and ending within edge_margin × w of a side.
- * The pixels of `thin` whose sheared row, or the row above it, is on a line are set in `out`. */
-static PyObject *
-band_lines(PyObject *self, PyObject *args)
+/* In each row of a shear's band (rows × w), runs with gaps up to `gap` px bridged are lines when
+ * at least free_length × w long, or border_length × w long and ending within edge_margin × w of
+ * a side. The pixels of `thin` (h × w) whose sheared row, or the row above it, is on a line are
+ * set in `out`; `lines` (rows × w) is scratch. */
+static void
+mark_band_lines(const uint8_t *band, Py_ssize_t rows, Py_ssize_t w, Py_ssize_t gap,
+                double free_length, double border_length, double edge_margin,
+                const uint8_t *thin, Py_ssize_t h, const int64_t *shift, uint8_t *lines,
+                uint8_t *out)
 {
-    Py_buffer band_view, thin_view, shift_view, out;
-    Py_ssize_t rows, w, gap, h;
-    double free_length, border_length, edge_margin;
-    if (!PyArg_ParseTuple(args, "y*nnndddy*ny*w*", &band_view, &rows, &w, &gap, &free_length,
-                          &border_length, &edge_margin, &thin_view, &h, &shift_view, &out))
-        return NULL;
-    PyObject *result = NULL;
-    uint8_t *lines = NULL;
-    if (!check_size(&band_view, rows * w, "band") || !check_size(&thin_view, h * w, "thin")
-            || !check_size(&shift_view, w * 8, "shift") || !check_size(&out, h * w, "out"))
-        goto done;
-    const uint8_t *band = band_view.buf, *thin = thin_view.buf;
-    const int64_t *shift = shift_view.buf;
-    uint8_t *marks = out.buf;
-    for (Py_ssize_t x = 0; x < w; x++)
-        if (shift[x] < 0 || shift[x] + h > rows) {
-            PyErr_SetString(PyExc_ValueError, "a shift moves pixels off the band");
-            goto done;
-        }
-    lines = PyMem_Calloc(rows * w, 1);
-    if (!lines) {
-        PyErr_NoMemory();
-        goto done;
-    }
     double margin = edge_margin * (double)w;
-    Py_BEGIN_ALLOW_THREADS
+    memset(lines, 0, rows * w);
     for (Py_ssize_t r = 0; r < rows; r++) {
         const uint8_t *line = band + r * w;
         Py_ssize_t x = 0, first = -1, last = -1; /* the bridged run so far: [first, last) */
@@ -1155,26 +1109,90 @@ band_lines(PyObject *self, PyObject *args)
             last = x;
         }
     }
-    for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) { /* stretches of equal shift, as in shear */
+    for (Py_ssize_t x0 = 0, x1; x0 < w; x0 = x1) { /* stretches of equal shift, as in shear_band */
         for (x1 = x0 + 1; x1 < w && shift[x1] == shift[x0]; x1++)
             ;
         for (Py_ssize_t y = 0; y < h; y++) {
             Py_ssize_t r = y + shift[x0];
             const uint8_t *on = lines + r * w, *above = r > 0 ? on - w : on;
             const uint8_t *src = thin + y * w;
-            uint8_t *dst = marks + y * w;
+            uint8_t *dst = out + y * w;
             for (Py_ssize_t x = x0; x < x1; x++)
                 dst[x] |= (on[x] | above[x]) & (src[x] != 0);
+        }
+    }
+}
+
+/* line_search(thin: uint8 [h*w], h, w, gap, tilts, shifts: int64 [tilts*w], rules,
+ *             lengths: float64 [rules*3], uses: uint8 [tilts*rules], out: uint8 [rules*h*w]) -> None
+ * For each tilt k, `thin` sheared by its column shifts (shifts[k], each ≥ 0), and for each rule r
+ * that uses tilt k (uses[k*rules + r]), with lengths[3r..3r+2] = (free_length, border_length,
+ * edge_margin): unless no row of the band holds min(free, border) × w pixels with `gap` px to
+ * spare, the pixels of thin on the band's lines are set in out[r] (out starts zeroed here). */
+static PyObject *
+line_search(PyObject *self, PyObject *args)
+{
+    Py_buffer thin_view, shifts_view, lengths_view, uses_view, out;
+    Py_ssize_t h, w, gap, tilts, rules;
+    if (!PyArg_ParseTuple(args, "y*nnnny*ny*y*w*", &thin_view, &h, &w, &gap, &tilts,
+                          &shifts_view, &rules, &lengths_view, &uses_view, &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint8_t *band = NULL, *lines = NULL;
+    if (!check_size(&thin_view, h * w, "thin") || !check_size(&shifts_view, tilts * w * 8, "shifts")
+            || !check_size(&lengths_view, rules * 3 * 8, "lengths")
+            || !check_size(&uses_view, tilts * rules, "uses")
+            || !check_size(&out, rules * h * w, "out"))
+        goto done;
+    const int64_t *shifts = shifts_view.buf;
+    Py_ssize_t most = 0;
+    for (Py_ssize_t i = 0; i < tilts * w; i++) {
+        if (shifts[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "shifts must be >= 0");
+            goto done;
+        }
+        if (shifts[i] > most)
+            most = shifts[i];
+    }
+    Py_ssize_t capacity = (h + most + 1) * w;
+    band = PyMem_Malloc(capacity > 0 ? capacity : 1);
+    lines = PyMem_Malloc(capacity > 0 ? capacity : 1);
+    if (!band || !lines) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const uint8_t *thin = thin_view.buf, *uses = uses_view.buf;
+    const double *lengths = lengths_view.buf;
+    uint8_t *marks = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    memset(marks, 0, rules * h * w);
+    for (Py_ssize_t k = 0; k < tilts; k++) {
+        const int64_t *shift = shifts + k * w;
+        Py_ssize_t deepest = 0;
+        for (Py_ssize_t x = 0; x < w; x++)
+            if (shift[x] > deepest)
+                deepest = shift[x];
+        Py_ssize_t rows = h + deepest + 1;
+        Py_ssize_t fullest = shear_band(thin, h, w, shift, band, rows);
+        for (Py_ssize_t r = 0; r < rules; r++) {
+            double free_length = lengths[3 * r], border_length = lengths[3 * r + 1];
+            double shortest = (free_length < border_length ? free_length : border_length) * (double)w;
+            if (!uses[k * rules + r] || (double)(fullest + gap) < shortest)
+                continue; /* no row holds enough ink for a line (most images: one cheap test) */
+            mark_band_lines(band, rows, w, gap, free_length, border_length, lengths[3 * r + 2],
+                            thin, h, shift, lines, marks + r * h * w);
         }
     }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    PyMem_Free(band);
     PyMem_Free(lines);
-    PyBuffer_Release(&band_view);
     PyBuffer_Release(&thin_view);
-    PyBuffer_Release(&shift_view);
+    PyBuffer_Release(&shifts_view);
+    PyBuffer_Release(&lengths_view);
+    PyBuffer_Release(&uses_view);
     PyBuffer_Release(&out);
     return result;
 }
@@ -1191,13 +1209,12 @@ static PyMethodDef methods[] = {
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
+    {"line_search", line_search, METH_VARARGS, "Line pixels at several tilts and rules."},
     {"mask_box", mask_box, METH_VARARGS, "Box of a mask's set pixels, or None."},
     {"pool_any", pool_any, METH_VARARGS, "Whether any pixel of each block is set."},
     {"in_blocks", in_blocks, METH_VARARGS, "The mask's pixels in set blocks."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},
     {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},
-    {"shear", shear, METH_VARARGS, "A mask sheared by one tilt, rows ORed with the next."},
-    {"band_lines", band_lines, METH_VARARGS, "Pixels on lines along a shear's rows (ORed in)."},
     {"quantiles", quantiles, METH_VARARGS, "Quantiles of values from a histogram."},
     {NULL, NULL, 0, NULL},
 };

@@ -1,8 +1,10 @@
 """Image operations on numpy arrays, their per-pixel loops in C (serving/_imagecore.c; this module
 is the only one that calls it): components and their boxes, ends and statistics, runs, stroke
-width, rank filters, blur, quantiles, resampling, block pooling, and the line search's shear."""
+width, rank filters, blur, quantiles, resampling, block pooling, and the line search."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -151,27 +153,26 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def sheared(mask: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, int]:
-    """(band, fullest): a bool mask with column x moved down by shift[x] ≥ 0 rows (one tilt, so
-    that lines at that tilt lie along rows), each row ORed with the one below (a tilted thin line
-    steps rows, not breaks), as uint8 [H + max shift + 1, W]; and the most pixels a row holds."""
-    mask = np.ascontiguousarray(mask, dtype=bool)
-    shift = np.ascontiguousarray(shift, dtype=np.int64)
-    band = np.empty((mask.shape[0] + int(shift.max()) + 1, mask.shape[1]), np.uint8)
-    return band, _imagecore.shear(mask, *mask.shape, shift, band)
+def line_search(thin: np.ndarray, shifts: np.ndarray, gap: int,
+                lengths: Sequence[tuple[float, float, float]], uses: np.ndarray) -> np.ndarray:
+    """bool [rules, H, W]: per rule, the pixels of `thin` (bool [H, W]) on straight lines at the
+    tilts it uses.
 
-
-def mark_band_lines(band: np.ndarray, mask: np.ndarray, shift: np.ndarray, gap: int,
-                    free_length: float, border_length: float, edge_margin: float,
-                    out: np.ndarray) -> None:
-    """Set in `out` (bool, mask's shape) the pixels of `mask` on lines of `band` (sheared(mask,
-    shift)): row runs, gaps up to `gap` px bridged, at least free_length × width long, or
-    border_length × width long and ending within edge_margin × width of a side."""
-    if not out.flags.c_contiguous or out.dtype != bool or out.shape != mask.shape:
-        raise ValueError("out must be a C-contiguous bool array of the mask's shape")
-    _imagecore.band_lines(band, *band.shape, gap, free_length, border_length, edge_margin,
-                          np.ascontiguousarray(mask, dtype=bool), mask.shape[0],
-                          np.ascontiguousarray(shift, dtype=np.int64), out)
+    Tilt k moves column x down by shifts[k, x] ≥ 0 rows, so that lines at that tilt lie along
+    rows, each row ORed with the one below (a tilted thin line steps rows, not breaks). Rule r,
+    lengths[r] = (free_length, border_length, edge_margin), looks at the tilts k where uses[k, r]:
+    there the row runs, gaps up to `gap` px bridged, are lines when at least free_length × W
+    long, or border_length × W long and ending within edge_margin × W of a side (skipped at
+    once when no row holds min(free, border) × W pixels with `gap` to spare)."""
+    thin = np.ascontiguousarray(thin, dtype=bool)
+    shifts = np.ascontiguousarray(shifts, dtype=np.int64)
+    uses = np.ascontiguousarray(uses, dtype=bool)
+    flat = np.ascontiguousarray(lengths, dtype=np.float64)
+    if shifts.shape != (uses.shape[0], thin.shape[1]) or flat.shape != (uses.shape[1], 3):
+        raise ValueError("shifts must be [tilts, W], lengths [rules, 3] and uses [tilts, rules]")
+    out = np.empty((len(flat), *thin.shape), bool)
+    _imagecore.line_search(thin, *thin.shape, gap, len(shifts), shifts, len(flat), flat, uses, out)
+    return out
 
 
 def max_filter(values: np.ndarray, size: int) -> np.ndarray:

@@ -14,12 +14,11 @@ from serving.imageops import (
     component_ends,
     in_blocks,
     label_components,
-    mark_band_lines,
+    line_search,
     mask_box,
     max_filter,
     pooled_any,
     run_lengths,
-    sheared,
 )
 
 
@@ -178,19 +177,11 @@ def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list
     """Per rule (LineConfig's lengths and tilts), the pixels of `thin` on near-horizontal
     straight runs that are lines. At each tilt the image is sheared once for all rules so that
     lines at that tilt lie along rows, whose runs (gaps up to `gap` px bridged) are lines when
-    long enough (imageops.sheared, imageops.mark_band_lines)."""
-    thin = np.ascontiguousarray(thin, dtype=bool)
-    width = thin.shape[1]
-    masks = [np.zeros_like(thin) for _ in rules]
-    cols = np.arange(width)
-    for angle in sorted({angle for rule in rules for angle in rule.angles_deg}):
-        shift = np.round(cols * math.tan(math.radians(angle))).astype(np.int64)
-        shift -= shift.min()
-        band, fullest = sheared(thin, shift)
-        for rule, mask in zip(rules, masks, strict=True):
-            shortest = min(rule.border_length, rule.free_length) * width
-            if angle not in rule.angles_deg or fullest + gap < shortest:
-                continue  # no row holds enough ink for a line (most images: one cheap test)
-            mark_band_lines(band, thin, shift, gap, rule.free_length, rule.border_length,
-                            rule.edge_margin, mask)
-    return masks
+    long enough (imageops.line_search)."""
+    angles = sorted({angle for rule in rules for angle in rule.angles_deg})
+    tans = np.array([math.tan(math.radians(angle)) for angle in angles])
+    shifts = np.round(np.arange(thin.shape[1]) * tans[:, None]).astype(np.int64)
+    shifts -= shifts.min(axis=1, keepdims=True)
+    uses = np.array([[angle in rule.angles_deg for rule in rules] for angle in angles])
+    lengths = [(rule.free_length, rule.border_length, rule.edge_margin) for rule in rules]
+    return list(line_search(thin, shifts, gap, lengths, uses))

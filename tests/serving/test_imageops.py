@@ -1,9 +1,9 @@
 """Image operations (C loops behind numpy arrays): components, boxes, runs, stroke width, rank
-filters, blur, quantiles and block pooling."""
+filters, blur, quantiles, block pooling and the line search."""
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from serving.imageops import (
     blur,
@@ -13,6 +13,7 @@ from serving.imageops import (
     group_counts,
     in_blocks,
     label_components,
+    line_search,
     mask_box,
     max_filter,
     min_filter,
@@ -294,3 +295,72 @@ def test_component_ends_are_the_leftmost_topmost_and_rightmost_bottommost_pixels
         left = np.lexsort((rows, cols))[0]  # smallest column, then smallest row
         right = np.lexsort((-rows, -cols))[0]  # largest column, then largest row
         assert ends[label].tolist() == [rows[left], cols[left], rows[right], cols[right]]
+
+
+def line_search_by_hand(thin, shifts, gap, lengths, uses):
+    """line_search's definition, pixel by pixel."""
+    height, width = thin.shape
+    out = np.zeros((len(lengths), height, width), bool)
+    for shift, used in zip(shifts, uses, strict=True):
+        rows = height + int(shift.max()) + 1
+        moved = np.zeros((rows, width), bool)
+        for y, x in zip(*np.nonzero(thin), strict=True):
+            moved[y + shift[x], x] = True
+        band = moved | np.vstack([moved[1:], moved[-1:]])  # each row ORed with the one below
+        fullest = int(band.sum(axis=1).max())
+        for rule, (free, border, edge) in enumerate(lengths):
+            if not used[rule] or fullest + gap < min(free, border) * width:
+                continue
+            lines = np.zeros_like(band)
+            for row in range(rows):
+                runs, x = [], 0
+                while x < width:  # the row's runs, then those closer than gap + 1 merged
+                    if band[row, x]:
+                        start = x
+                        while x < width and band[row, x]:
+                            x += 1
+                        if runs and start - runs[-1][1] <= gap:
+                            runs[-1][1] = x
+                        else:
+                            runs.append([start, x])
+                    else:
+                        x += 1
+                for first, last in runs:
+                    at_edge = first <= edge * width or last >= width - edge * width
+                    if last - first >= free * width or (at_edge and last - first >= border * width):
+                        lines[row, first:last] = True
+            for y, x in zip(*np.nonzero(thin), strict=True):
+                row = y + shift[x]
+                out[rule, y, x] |= lines[row, x] or lines[max(row - 1, 0), x]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_line_search_equals_its_definition(seed):
+    rng = np.random.default_rng(seed)
+    height, width = 30, 40
+    image = Image.new("1", (width, height), 0)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):  # lines at a few tilts, some reaching an edge, some broken below
+        y0, y1 = rng.integers(0, height, 2)
+        x0, x1 = sorted(rng.integers(0, width, 2))
+        draw.line([(int(x0), int(y0)), (int(x1), int(min(height - 1, y0 + (y1 - y0) // 8)))],
+                  fill=1)
+    thin = np.asarray(image, bool) | (rng.random((height, width)) < 0.05)
+    thin[:, rng.integers(0, width, 3)] &= (rng.random(height) < 0.5)[:, None]  # gaps
+    angles = (-6.0, -3.0, 0.0, 3.0, 6.0)
+    tans = np.array([np.tan(np.radians(a)) for a in angles])
+    shifts = np.round(np.arange(width) * tans[:, None]).astype(np.int64)
+    shifts -= shifts.min(axis=1, keepdims=True)
+    lengths = [(0.8, 0.45, 0.04), (0.15, 0.15, 0.04), (0.5, 0.3, 0.2)]
+    uses = rng.random((len(angles), len(lengths))) < 0.7
+    for gap in (0, 2, 5):
+        expected = line_search_by_hand(thin, shifts, gap, lengths, uses)
+        np.testing.assert_array_equal(line_search(thin, shifts, gap, lengths, uses), expected)
+        assert expected.any()  # each case finds lines
+
+
+def test_the_line_search_refuses_shapes_that_disagree():
+    with pytest.raises(ValueError, match="shifts must be"):
+        line_search(np.ones((4, 5), bool), np.zeros((2, 4), np.int64), 1, [(0.5, 0.5, 0.1)],
+                    np.ones((2, 1), bool))
