@@ -43,7 +43,7 @@ class ComponentConfig:
     dark_surround_way: float = 0.55  # "nearly as dark": this far of the way from the paper under
     # the group to its ink; a note's shadowed edge has the desk beside it, darker than the note
     # but lighter than the shadow (tuning, 300 per kind, 0.75 / 0.6 / 0.55 / 0.5: digits right
-    # 2528 / 2534 / 2534 / 2532 of 2560, non-digits answered ≥ 0.9 of 1000: 8 / 8 / 8 / 9;
+    # 2528 / 2534 / 2534 / 2534 of 2560, non-digits answered ≥ 0.9 of 1000: 8 / 8 / 8 / 9;
     # heldout notes of 900: 98.1 / 98.6 / 98.8 / 98.8 %)
     join_large_background: bool = False  # True: background groups larger than the digit may
     # join it (the service's first version)
