@@ -56,6 +56,7 @@ from benchmarks.real_scores import (
 from benchmarks.real_sets import REAL_SPLITS, RealSets, SetSizes, build_sets
 from benchmarks.real_table import Goals, table
 from benchmarks.scenes import SCENE_KINDS
+from benchmarks.served_preprocessing import MainReader
 from serving.client import ClientConfig, DigitsClient, ModelInfo
 from serving.engine import EngineConfig
 from serving.model import DEFAULT_MODEL_PATH, REPO_ROOT
@@ -121,12 +122,14 @@ def loopback_servers(model: Path, pipelines: dict[str, EngineConfig]) -> Iterato
             server.stop()
 
 
-def time_pipelines(sets: RealSets, pipelines: dict[str, EngineConfig],
+def time_pipelines(sets: RealSets, pipelines: dict[str, EngineConfig], model: Path,
                    ) -> dict[str, dict[str, Timing]]:
     """Per pipeline: preprocessing CPU time per image set, and of all scene photos together
-    ("photos")."""
+    ("photos"); `model` decides which images' other readings are rendered."""
     groups = {**sets.digits, "non_digits": sets.negatives, **sets.outside}
-    ms = {name: preprocessing_ms([item.data for item in items], [p.preprocess for p in pipelines.values()])
+    reader = MainReader(model)
+    ms = {name: preprocessing_ms([item.data for item in items],
+                                 [p.preprocess for p in pipelines.values()], reader)
           for name, items in groups.items()}
     timing = {}
     for p, pipeline in enumerate(pipelines):
@@ -162,7 +165,7 @@ def run(model: Path, mnist: MnistArrays, config: BenchConfig) -> Report:
     sets = build_sets(mnist, split, config.sizes)
     log.info("timing preprocessing in-process")
     # Timed before the servers start, so that their threads cannot take the CPU meanwhile.
-    timing = time_pipelines(sets, PIPELINES)
+    timing = time_pipelines(sets, PIPELINES, model)
     raw = None
     if split.name == "test":
         raw = (mnist.test_images[: config.mnist_test], mnist.test_labels[: config.mnist_test])

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.served_preprocessing import MainReader, served_preparation
 from serving.client import Classification, NumberReading, NumberStatus, ResultStatus
-from serving.decode import DEFAULT_LIMITS
-from serving.preprocess import PreprocessConfig, prepare_encoded
+from serving.preprocess import PreprocessConfig
 
 CONFIDENT = 0.9  # a non-digit answered DIGIT with at least this confidence is a confident mistake
 
@@ -131,8 +130,11 @@ class Timing:
     ms_p95: float  # 95th percentile of the same, ms
 
 
-def preprocessing_ms(data: Sequence[bytes], configs: Sequence[PreprocessConfig]) -> np.ndarray:
-    """CPU ms of prepare_encoded per config and image, float [len(configs), len(data)].
+def preprocessing_ms(data: Sequence[bytes], configs: Sequence[PreprocessConfig],
+                     reader: MainReader) -> np.ndarray:
+    """CPU ms of the service's preprocessing per config and image (benchmarks.
+    served_preprocessing: prepare_encoded, and the other readings where the main one is open to
+    them), float [len(configs), len(data)].
 
     Thread CPU time, not wall time: other processes on the machine (a training run) stretch wall
     time but not the work an image costs. The configs take turns on each image, so that a slow
@@ -141,10 +143,8 @@ def preprocessing_ms(data: Sequence[bytes], configs: Sequence[PreprocessConfig])
     times = np.empty((len(configs), len(data)))
     for i, item in enumerate(data):
         for c, config in enumerate(configs):
-            start = time.thread_time()
-            prepare_encoded(item, DEFAULT_LIMITS, config)
-            times[c, i] = time.thread_time() - start
-    return times * 1000
+            times[c, i] = served_preparation(item, config, reader)[1]
+    return times
 
 
 def timing_of(ms: np.ndarray) -> Timing:

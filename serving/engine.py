@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+import logging
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,14 @@ from serving.predictions import (
     Prediction,
     Scores,
     Status,
+    main_reading,
     outcome,
+    rendered_alternatives,
     scores_of,
+    wants_alternatives,
 )
 from serving.preprocess import (
+    Alternative,
     ImageLimits,
     PreparedImage,
     PreprocessConfig,
@@ -40,7 +46,9 @@ from serving.preprocess import (
     prepare_raw,
 )
 from serving.stream import Stream
-from serving.waiting import futures_of, wait_all, wait_all_async
+from serving.waiting import futures_of, time_left, wait_all, wait_all_async
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,11 +110,11 @@ class DigitEngine:
             return Prediction(Status.ERROR, error=str(err))
 
     def submit(self, images: Sequence[ImageInput]) -> list[Pending]:
-        """One Pending per image (read it with `self.outcome`, which turns a failed model run into
-        an ERROR Prediction); raises OverloadedError or UnavailableError, queueing nothing, when
-        the batcher cannot take the images."""
+        """One Pending per image, its main reading queued (read it with `self.outcome` once
+        `submit_alternatives` has had it, which turns a failed model run into an ERROR
+        Prediction); raises OverloadedError or UnavailableError, queueing nothing, when the
+        batcher cannot take the images."""
         pending: list[Pending | PreparedImage] = []
-        pixels: list[np.ndarray] = []
         prepared_images = [self._prepare(image) for image in images]
         read = read_crossings(self.reader, prepared_images)
         for prepared, crossing_answer in zip(prepared_images, read, strict=True):
@@ -118,27 +126,61 @@ class DigitEngine:
                 pending.append(Pending(None, Prediction(Status.BLANK)))
             else:
                 pending.append(prepared)
-                pixels.append(prepared.pixels)
-                pixels.extend(alternative.pixels for alternative in prepared.alternatives)
+        pixels = [item.pixels for item in pending if isinstance(item, PreparedImage)]
         futures = iter(self._batcher.submit(np.stack(pixels)) if pixels else ())
-        return [_waiting(item, futures) if isinstance(item, PreparedImage) else item
-                for item in pending]
+        return [Pending(next(futures), box=item.ink_box, others=item.others)
+                if isinstance(item, PreparedImage) else item for item in pending]
+
+    def submit_alternatives(self, pending: Sequence[Pending]) -> list[Pending]:
+        """The second round, once the main readings are done: the other readings of each image
+        whose main reading is open to them (no digit, or an unsure one) rendered and queued in
+        one unit; every image's `others` dropped. Where rendering fails or the batcher cannot
+        take them (overloaded, closing), the main readings answer."""
+        rendered = [self._other_readings(item) for item in pending]
+        pixels = [alternative.pixels for readings in rendered for alternative in readings]
+        try:
+            futures = iter(self._batcher.submit(np.stack(pixels)) if pixels else ())
+        except DigitsError as err:
+            log.warning("%d images answer with their main readings, their %d others unread: %s",
+                        sum(map(bool, rendered)), len(pixels), err)
+            rendered, futures = [()] * len(pending), iter(())
+        return [replace(item, others=None,
+                        alternatives=tuple((next(futures), reading) for reading in readings))
+                for item, readings in zip(pending, rendered, strict=True)]
+
+    async def submit_alternatives_async(self, pending: Sequence[Pending]) -> list[Pending]:
+        """As `submit_alternatives`, for an asyncio caller (rendering runs off the event loop)."""
+        if any(wants_alternatives(item, self.threshold) for item in pending):
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self.submit_alternatives, pending)
+        return self.submit_alternatives(pending)  # nothing to render
+
+    def _other_readings(self, pending: Pending) -> tuple[Alternative, ...]:
+        main = main_reading(pending, self.threshold)
+        return () if main is None else rendered_alternatives(pending.others, main)
 
     def outcome(self, pending: Pending) -> Prediction:
         return outcome(pending, self.threshold)
 
     def classify(self, images: Sequence[ImageInput], timeout_s: float | None) -> list[Prediction]:
-        """Submit and wait; raises TimeoutError (after cancelling what is left) past timeout_s."""
+        """Submit and wait (both rounds); raises TimeoutError (after cancelling what is left) past
+        timeout_s."""
         pending = self.submit(images)
+        start = time.monotonic()
         wait_all(futures_of(pending), timeout_s)
+        pending = self.submit_alternatives(pending)
+        wait_all(futures_of(pending), time_left(timeout_s, start))
         return [self.outcome(item) for item in pending]
 
     async def classify_async(self, images: Sequence[ImageInput],
                              timeout_s: float | None) -> list[Prediction]:
-        """As `classify`, for an asyncio caller: the event loop is woken once per request, not
-        once per image, and the futures are cancelled if the caller is cancelled."""
+        """As `classify`, for an asyncio caller: the event loop is woken once per request and
+        round, not once per image, and the futures are cancelled if the caller is cancelled."""
         pending = await self.submit_async(images)
+        start = time.monotonic()
         await wait_all_async(futures_of(pending), timeout_s)
+        pending = await self.submit_alternatives_async(pending)
+        await wait_all_async(futures_of(pending), time_left(timeout_s, start))
         return [self.outcome(item) for item in pending]
 
     def _layout(self, image: ImageInput) -> NumberLayout | NumberReading:
@@ -217,6 +259,7 @@ class DigitEngine:
                 yield ready
         finally:
             reader.cancel()
+            stream.stop()
 
     async def submit_async(self, images: Sequence[ImageInput]) -> list[Pending]:
         """As `submit`, for an asyncio caller."""
@@ -231,10 +274,3 @@ class DigitEngine:
     def close(self, timeout_s: float | None = None) -> None:
         """Finish the queued images, then stop the batcher."""
         self._batcher.close(timeout_s)
-
-
-def _waiting(prepared: PreparedImage, futures: Iterator[Future[Scores]]) -> Pending:
-    """The Pending of a prepared image whose pixels, then alternatives, were submitted in order."""
-    main = next(futures)
-    return Pending(main, box=prepared.ink_box, alternatives=tuple(
-        (next(futures), alternative) for alternative in prepared.alternatives))

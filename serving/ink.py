@@ -77,21 +77,26 @@ class InkMap:
 
     def input_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in the input's pixels of (top, bottom, left, right) here."""
-        top, bottom, left, right = box
-        return tuple(round(float(v) * self.to_input) for v in (left, top, right, bottom))
+        return input_box(box, self.to_input)
 
-    def digit_ink(self, strokes: np.ndarray,
-                  window: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
-        """The ink of the pixels near `strokes` (a subset of mask, within `window` of it), scaled
-        to 0–1, zero elsewhere.
 
-        Antialiased stroke edges lie below the mask threshold: ink within 2 px of a stroke is kept.
-        """
-        ink = self.ink[window]
-        level = float(quantiles(ink[strokes], [0.5], -1, 1)[0])
-        floor = max(2 * self.noise, 0.15 * level)
-        near = max_filter(strokes, 5)
-        return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
+def input_box(box: tuple[int, int, int, int], to_input: float) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) in the input's pixels of (top, bottom, left, right) in an
+    analysed image with `to_input` input px per px."""
+    top, bottom, left, right = box
+    return tuple(round(float(v) * to_input) for v in (left, top, right, bottom))
+
+
+def digit_ink(ink: np.ndarray, noise: float, strokes: np.ndarray) -> np.ndarray:
+    """The ink (InkMap.ink, or a window of it) of the pixels near `strokes` (ink-mask pixels of
+    the same window), scaled to 0–1, zero elsewhere; `noise` is the paper's (InkMap.noise).
+
+    Antialiased stroke edges lie below the mask threshold: ink within 2 px of a stroke is kept.
+    """
+    level = float(quantiles(ink[strokes], [0.5], -1, 1)[0])
+    floor = max(2 * noise, 0.15 * level)
+    near = max_filter(strokes, 5)
+    return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
 
 
 def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,

@@ -4,6 +4,7 @@ image waiting for its model runs, becomes one."""
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ import numpy as np
 from serving.errors import DigitsError
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, decide
 from serving.numbers import Box
-from serving.preprocess import Alternative
+from serving.preprocess import Alternative, OtherReadings
+
+log = logging.getLogger(__name__)
 
 INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
 UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a piece
@@ -95,15 +98,47 @@ class Pending:
     future: Future[Scores] | None  # None: `answer` is final (error or blank)
     answer: Prediction | None = None
     box: Box | None = None
-    alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # other readings of the
-    # image (PreparedImage.alternatives), used when `future`'s is open to them
+    others: OtherReadings | None = None  # what the image's other readings are made from, until
+    # the main reading is done: they are rendered and read only when it is open to them
+    # (wants_alternatives)
+    alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # the other readings
+    # queued (PreparedImage.others rendered), used when `future`'s is open to them
     # (open_to_alternatives: no digit, or an unsure one)
 
     @property
     def futures(self) -> tuple[Future[Scores], ...]:
-        """Every model run this image waits for."""
+        """Every model run this image waits for now."""
         main = () if self.future is None else (self.future,)
         return main + tuple(future for future, _ in self.alternatives)
+
+
+def wants_alternatives(pending: Pending, threshold: float) -> bool:
+    """Whether an image's other readings are to be rendered and read: it has some, and its main
+    reading is done and open to them."""
+    main = main_reading(pending, threshold)
+    return pending.others is not None and main is not None and open_to_alternatives(main)
+
+
+def main_reading(pending: Pending, threshold: float) -> Prediction | None:
+    """The Prediction of an image's main model run once it is done (before any other reading);
+    None while it runs, or for an image answered without one."""
+    future = pending.future
+    if future is None or not future.done():
+        return None
+    return _reading(future, threshold, pending.box)
+
+
+def rendered_alternatives(others: OtherReadings | None,
+                          main: Prediction) -> tuple[Alternative, ...]:
+    """The other readings to read for an image whose main reading is `main`: rendered when it is
+    open to them, else (). If rendering fails (a bug, logged), the main reading answers alone."""
+    if others is None or not open_to_alternatives(main):
+        return ()
+    try:
+        return others.render()
+    except Exception:
+        log.exception("rendering an image's other readings failed; its main reading answers")
+        return ()
 
 
 def outcome(pending: Pending, threshold: float) -> Prediction:

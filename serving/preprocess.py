@@ -22,7 +22,15 @@ from serving.decode import (
 )
 from serving.errors import InvalidImageError
 from serving.imageops import mask_box, max_filter
-from serving.ink import InkConfig, InkMap, dark_marks_in_middle, find_ink, polarities
+from serving.ink import (
+    InkConfig,
+    InkMap,
+    dark_marks_in_middle,
+    digit_ink,
+    find_ink,
+    input_box,
+    polarities,
+)
 from serving.lines import FrameConfig, LineConfig, remove_lines, without_frame
 from serving.number_line import CrossingLine, NumberLineConfig, crossing_line
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
@@ -106,10 +114,9 @@ class PreparedImage:
     blank: bool  # True: no ink found (blank page); report it as blank, don't guess
     ink_box: tuple[int, int, int, int] | None = None  # (left, top, right, bottom) px of the input
     inverted: bool = False  # True: the input had dark ink on light paper
-    alternatives: tuple[Alternative, ...] = ()  # readings to try when the model finds no digit
-    # in `pixels` (the pieces also when it is unsure of one, serving.predictions.best_reading):
-    # the middle piece of strokes that a neighbour touching the digit carried to the image's edge
-    # (segment.central_pieces); the digit inside a frame; the dark-ink reading
+    others: OtherReadings | None = None  # what the image's other readings are made from, to try
+    # when the model finds no digit in `pixels` or an unsure one (OtherReadings.render); None:
+    # there are none
     crossing: CrossingLine | None = None  # set when strokes run into both side edges
 
     def __post_init__(self) -> None:
@@ -120,6 +127,11 @@ class PreparedImage:
         ):
             raise ValueError(f"pixels must be uint8 [28, 28], got {self.pixels.dtype} "
                              f"{self.pixels.shape}")
+
+    def alternatives(self) -> tuple[Alternative, ...]:
+        """Every other reading, rendered now (the engine renders them only for an image whose
+        main reading is open to them)."""
+        return () if self.others is None else self.others.render()
 
 
 BLANK = PreparedImage(pixels=None, blank=True)
@@ -191,6 +203,40 @@ def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) 
 
 
 @dataclass(frozen=True)
+class DigitInk:
+    """What rendering a digit reads of an image's ink: the ink itself and the lines removed."""
+
+    ink: np.ndarray  # float32 [H, W]: InkMap.ink
+    noise: float  # InkMap.noise
+    lines: np.ndarray  # bool [H, W]: removed line pixels
+    to_input: float  # input px per px here (InkMap.to_input)
+
+    def pixels(self, strokes: np.ndarray, render: RenderConfig) -> np.ndarray:
+        """uint8 [28, 28] of the digit whose mask pixels are `strokes` (ink without lines)."""
+        box = box_of(strokes)  # callers pass a digit's strokes, never an empty mask
+        top, bottom, left, right = box
+        window = digit_window(box)
+        near = strokes[window]
+        values = self.near(near, window)
+        y0, x0 = window[0].start, window[1].start
+        return render_digit(values, near, (top - y0, bottom - y0, left - x0, right - x0), render)
+
+    def near(self, strokes: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+        """float [window]: the ink (0–1) near `strokes` (ink without lines, within `window`),
+        with the removed lines' pixels beside them dropped."""
+        values = digit_ink(self.ink[window], self.noise, strokes)
+        lines = self.lines[window]
+        if lines.any():
+            values = values * ~(max_filter(lines, 3) & ~strokes)
+        return values
+
+    def cropped(self, window: tuple[slice, slice]) -> DigitInk:
+        """The same within `window` alone (copies: the whole image's arrays can be freed)."""
+        return DigitInk(self.ink[window].copy(), self.noise, self.lines[window].copy(),
+                        self.to_input)
+
+
+@dataclass(frozen=True)
 class CleanInk:
     """The ink of an image with its lines removed: what digits are looked for in."""
 
@@ -198,29 +244,18 @@ class CleanInk:
     strokes: np.ndarray  # bool [H, W]: ink mask without lines
     lines: np.ndarray  # bool [H, W]: removed line pixels
 
+    @property
+    def rendering(self) -> DigitInk:
+        return DigitInk(self.ink.ink, self.ink.noise, self.lines, self.ink.to_input)
+
     def digit_pixels(self, strokes: np.ndarray, render: RenderConfig) -> np.ndarray:
         """uint8 [28, 28] of the digit whose mask pixels are `strokes` (a subset of self.strokes)."""
-        box = mask_box(strokes)
-        assert box is not None  # callers pass a digit's strokes, never an empty mask
-        top, bottom, left, right = box
-        # Work on the digit's surroundings only: render_digit reaches at most ~0.14 × the box
-        # beyond it (its margin and stroke widening), so a wider window gives the same pixels.
-        margin = math.ceil(0.15 * max(bottom - top, right - left)) + 4
-        window = (slice(max(0, top - margin), bottom + margin),
-                  slice(max(0, left - margin), right + margin))
-        near = strokes[window]
-        values = self.ink_near(near, window)
-        y0, x0 = window[0].start, window[1].start
-        return render_digit(values, near, (top - y0, bottom - y0, left - x0, right - x0), render)
+        return self.rendering.pixels(strokes, render)
 
     def ink_near(self, strokes: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
         """float [window]: the ink (0–1) near `strokes` (self.strokes within `window`), with the
         removed lines' pixels beside them dropped."""
-        values = self.ink.digit_ink(strokes, window)
-        lines = self.lines[window]
-        if lines.any():
-            values = values * ~(max_filter(lines, 3) & ~strokes)
-        return values
+        return self.rendering.near(strokes, window)
 
 
 def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig,
@@ -236,6 +271,60 @@ def clean_ink(gray: np.ndarray, to_input: float, config: PreprocessConfig,
     return CleanInk(ink, strokes, lines)
 
 
+def digit_window(box: tuple[int, int, int, int]) -> tuple[slice, slice]:
+    """The surroundings of a digit's box (top, bottom, left, right) that its rendering reads:
+    render_digit reaches at most ~0.14 × the box beyond it (its margin and stroke widening), so
+    a wider window gives the same pixels. A part of the digit has a window inside the digit's."""
+    top, bottom, left, right = box
+    margin = math.ceil(0.15 * max(bottom - top, right - left)) + 4
+    return (slice(max(0, top - margin), bottom + margin),
+            slice(max(0, left - margin), right + margin))
+
+
+@dataclass(frozen=True)
+class OtherReadings:
+    """What an image's other readings (its Alternatives) are made from, kept until the model has
+    read the main one: the model is sure of most images' main reading, and rendering the others
+    cost ~0.3 of ~2.8 ms per scene photo, and a model run each."""
+
+    ink: DigitInk  # the main reading's, cropped to `region`
+    region: tuple[slice, slice]  # of the analysed image: the digit_window of `strokes`
+    strokes: np.ndarray  # bool [H, W]: the main reading's digit strokes, the whole image
+    config: PreprocessConfig
+    light: np.ndarray | None = None  # the grey analysed image when its ink was read as light:
+    # its dark-ink reading is offered too where dark marks lie in its middle
+    to_input: float = 1.0  # input px per px of `light`
+    dark: tuple[CleanInk | None, np.ndarray | None] | None = None  # the dark-ink reading's ink
+    # and strokes, when they were found already (an image of either polarity)
+
+    def render(self) -> tuple[Alternative, ...]:
+        """The other readings: the middle pieces of strokes that a neighbour touching the digit
+        carried to the image's edge (segment.central_pieces); the digit inside a frame; the
+        dark-ink reading."""
+        config = self.config
+
+        def rendered(strokes: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+            return _rendered(self.ink, strokes, config, self.region)
+
+        readings = [] if config.pieces is None else [
+            Alternative(*rendered(piece), piece=True)
+            for piece in central_pieces(self.strokes, config.pieces)]
+        unframed = None if config.frame is None else without_frame(self.strokes, config.frame)
+        if unframed is not None:
+            # A form's box whose sides line removal kept (too thick or too short for a line).
+            readings.append(Alternative(*rendered(unframed), GUESS_NOT_DIGIT))
+        if self.light is not None and dark_marks_in_middle(self.light, config.ink):
+            # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a
+            # hole: the dark-ink reading is offered too, for when the model finds no digit in
+            # the light one.
+            dark_clean, dark = (self.dark if self.dark is not None
+                                else _digit_strokes(self.light, self.to_input, config, True))
+            if dark_clean is not None and dark is not None:
+                readings.append(Alternative(*_rendered(dark_clean.rendering, dark, config),
+                                            GUESS_NOT_DIGIT))
+        return tuple(readings)
+
+
 def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> PreparedImage:
     """The pipeline after decoding: find the ink, remove lines, choose the digit, render it."""
     found = {dark: _digit_strokes(gray, to_input, config, dark) for dark in polarities(gray)}
@@ -244,24 +333,16 @@ def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -
     clean, strokes = found[chosen]
     if clean is None or strokes is None:
         return BLANK
-    pixels, box = _rendered(clean, strokes, config)
-    alternatives = [] if config.pieces is None else [
-        Alternative(*_rendered(clean, piece, config), piece=True)
-        for piece in central_pieces(strokes, config.pieces)]
-    unframed = None if config.frame is None else without_frame(strokes, config.frame)
-    if unframed is not None:
-        # A form's box whose sides line removal kept (too thick or too short for a line).
-        alternatives.append(Alternative(*_rendered(clean, unframed, config), GUESS_NOT_DIGIT))
-    if config.dark_guess and not chosen and dark_marks_in_middle(gray, config.ink):
-        # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a hole:
-        # the dark-ink reading is offered too, for when the model finds no digit in the light one.
-        dark_clean, dark = found[True] if True in found else _digit_strokes(
-            gray, to_input, config, True)
-        if dark is not None:
-            alternatives.append(Alternative(*_rendered(dark_clean, dark, config), GUESS_NOT_DIGIT))
+    pixels, box = _rendered(clean.rendering, strokes, config)
+    light = gray if config.dark_guess and not chosen else None
+    others = None
+    if config.pieces is not None or config.frame is not None or light is not None:
+        region = digit_window(box_of(strokes))
+        others = OtherReadings(clean.rendering.cropped(region), region, strokes, config, light,
+                               to_input, None if light is None else found.get(True))
     crossing = None if config.crossing is None else crossing_line(clean, config.crossing)
     return PreparedImage(pixels=pixels, blank=False, ink_box=box, inverted=clean.ink.inverted,
-                         alternatives=tuple(alternatives), crossing=crossing)
+                         others=others, crossing=crossing)
 
 
 def _digit_strokes(gray: np.ndarray, to_input: float, config: PreprocessConfig,
@@ -273,9 +354,18 @@ def _digit_strokes(gray: np.ndarray, to_input: float, config: PreprocessConfig,
     return clean, choose_digit(clean.strokes, config.components, clean.ink.shade)
 
 
-def _rendered(clean: CleanInk, strokes: np.ndarray,
-              config: PreprocessConfig) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """(read-only model pixels, box in input px) of the digit whose mask pixels are `strokes`."""
-    pixels = clean.digit_pixels(strokes, config.render)
+def _rendered(ink: DigitInk, strokes: np.ndarray, config: PreprocessConfig,
+              region: tuple[slice, slice] = (slice(None), slice(None)),
+              ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """(read-only model pixels, box in input px) of the digit whose mask pixels are `strokes`;
+    `ink` may be cropped to `region` of them (which holds the digit's digit_window)."""
+    pixels = ink.pixels(strokes[region], config.render)
     pixels.flags.writeable = False
-    return pixels, clean.ink.input_box(mask_box(strokes))
+    return pixels, input_box(box_of(strokes), ink.to_input)
+
+
+def box_of(strokes: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a digit's strokes, never empty."""
+    box = mask_box(strokes)
+    assert box is not None  # a digit has strokes
+    return box

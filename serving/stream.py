@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from serving.errors import InvalidRequestError
-from serving.predictions import ImageInput, Pending, Prediction
+from serving.predictions import ImageInput, Pending, Prediction, wants_alternatives
 from serving.waiting import when_done
 
 if TYPE_CHECKING:
     from serving.engine import DigitEngine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,38 @@ class Stream:
         self._freed = asyncio.Event()  # set when yielded results make room
         self._loop = asyncio.get_running_loop()
         self._done: asyncio.Queue[tuple[int, Prediction] | _EndOfStream] = asyncio.Queue()
+        self._rounds: set[asyncio.Future[None]] = set()  # second rounds rendering other readings
+
+    def _main_done(self, index: int, pending: Pending) -> None:
+        """Done callback of an image's main reading, run by the batcher thread: its outcome to
+        the loop, or, when its other readings are wanted, their round."""
+        if wants_alternatives(pending, self._engine.threshold):
+            self._loop.call_soon_threadsafe(self._start_second_round, index, pending)
+        else:
+            self._post(index, pending)
 
     def _post(self, index: int, pending: Pending) -> None:
-        """Done callback, run by the batcher thread: hand the outcome to the loop."""
+        """Hand an image's outcome to the loop (from the batcher thread, or the loop)."""
         self._loop.call_soon_threadsafe(self._done.put_nowait,
                                         (index, self._engine.outcome(pending)))
+
+    def _start_second_round(self, index: int, pending: Pending) -> None:
+        task = asyncio.ensure_future(self._second_round(index, pending))
+        self._rounds.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._rounds.discard)
+
+    async def _second_round(self, index: int, pending: Pending) -> None:
+        try:
+            [pending] = await self._engine.submit_alternatives_async([pending])
+        except Exception:  # e.g. no executor while the server stops: the main reading answers
+            log.exception("the other readings of stream image %d were not queued", index)
+            pending = replace(pending, others=None)
+        when_done(pending.futures, functools.partial(self._post, index, pending))
+
+    def stop(self) -> None:
+        """Cancel the second rounds still rendering (their images' results are not wanted)."""
+        for task in self._rounds:
+            task.cancel()
 
     async def read(self, batches: AsyncIterable[Sequence[ImageInput]]) -> None:
         submitted = 0
@@ -56,7 +86,7 @@ class Stream:
                 self._in_flight += len(batch)
                 for offset, item in enumerate(pending):
                     when_done(item.futures,
-                               functools.partial(self._post, submitted + offset, item))
+                               functools.partial(self._main_done, submitted + offset, item))
                 submitted += len(batch)
         except Exception as err:  # handed to the consumer, which raises it
             self._done.put_nowait(_EndOfStream(submitted, err))

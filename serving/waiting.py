@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
@@ -15,6 +16,12 @@ from serving.predictions import Pending, Scores
 def futures_of(pending: Sequence[Pending]) -> list[Future[Scores]]:
     """The futures of the images that wait for model runs."""
     return [future for item in pending for future in item.futures]
+
+
+def time_left(timeout_s: float | None, start: float) -> float | None:
+    """What is left of timeout_s since `start` (time.monotonic()), never negative; None: no
+    deadline."""
+    return None if timeout_s is None else max(0.0, timeout_s - (time.monotonic() - start))
 
 
 def wait_all(futures: Sequence[Future[Scores]], timeout_s: float | None) -> None:

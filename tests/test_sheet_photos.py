@@ -54,10 +54,10 @@ def test_a_note_read_as_light_ink_is_answered_from_its_dark_digit(mnist):
         size = max(expected[2] - expected[0], expected[3] - expected[1])
         assert not np.allclose(prepared.ink_box, expected, atol=0.2 * size)
         assert any(np.allclose(alternative.ink_box, expected, atol=0.2 * size)
-                   for alternative in prepared.alternatives), labelled.index
+                   for alternative in prepared.alternatives()), labelled.index
         unguessed = prepare_encoded(labelled.scene.data, config=PreprocessConfig(dark_guess=False))
         assert not any(np.allclose(alternative.ink_box, expected, atol=0.2 * size)
-                       for alternative in unguessed.alternatives), labelled.index
+                       for alternative in unguessed.alternatives()), labelled.index
     engine = DigitEngine.load(DEFAULT_MODEL_PATH)
     try:
         answers = engine.classify([ImageInput(n.scene.data, encoded=True) for n in notes], 60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,15 @@ from serving.errors import DigitsError, ModelLoadError
 from serving.model import ModelMetadata, OnnxModel, metadata_path_for
 from serving.neighbour_reading import read_crossings
 from serving.number_reader import READER_METADATA_FILE, NumberReaderModel, ReaderMetadata
-from serving.predictions import Prediction, Scores, Status, best_reading, prediction_from
+from serving.predictions import (
+    Prediction,
+    Scores,
+    Status,
+    best_reading,
+    prediction_from,
+    rendered_alternatives,
+    scores_of,
+)
 from serving.preprocess import PreparedImage, prepare_encoded
 
 log = logging.getLogger(__name__)
@@ -103,24 +111,27 @@ class BatchPredictor:
         answers = [answer if crossing_answer is None else crossing_answer
                    for answer, crossing_answer
                    in zip(answers, read_crossings(self.reader, answers), strict=True)]
-        # Each prepared image's pixels, then its alternatives' (as the engine submits them).
-        pixels = [image for a in answers if isinstance(a, PreparedImage)
-                  for image in (a.pixels, *(alternative.pixels for alternative in a.alternatives))]
-        if pixels:
-            probabilities = self.model.predict(np.stack(pixels))
-            scores = iter(Scores(row, len(pixels)) for row in probabilities)
-            answers = [self._decide(a, scores) if isinstance(a, PreparedImage) else a
-                       for a in answers]
+        prepared = [answer for answer in answers if isinstance(answer, PreparedImage)]
+        if prepared:
+            decided = iter(self._decide(prepared))
+            answers = [next(decided) if isinstance(answer, PreparedImage) else answer
+                       for answer in answers]
         return rows_table(paths, answers)  # type: ignore[arg-type]  # every PreparedImage replaced
 
-    def _decide(self, prepared: PreparedImage, scores: Iterator[Scores]) -> Prediction:
-        """The service's answer for an image from its next rows of `scores`: its main reading,
-        then one per alternative (serving.predictions.best_reading)."""
-        main = prediction_from(next(scores), self.threshold, prepared.ink_box)
-        alternatives = [(prediction_from(next(scores), alternative.threshold(self.threshold),
-                                         alternative.ink_box), alternative)
-                        for alternative in prepared.alternatives]
-        return best_reading(main, alternatives)
+    def _decide(self, prepared: Sequence[PreparedImage]) -> list[Prediction]:
+        """The service's answers for prepared images, in two model runs as the engine's rounds:
+        the main readings, then the other readings of those open to them
+        (serving.predictions.best_reading)."""
+        rows = self.model.predict(np.stack([image.pixels for image in prepared]))
+        mains = [prediction_from(Scores(row, len(rows)), self.threshold, image.ink_box)
+                 for image, row in zip(prepared, rows, strict=True)]
+        others = [rendered_alternatives(image.others, main)
+                  for image, main in zip(prepared, mains, strict=True)]
+        pixels = [alternative.pixels for readings in others for alternative in readings]
+        scores = iter(scores_of(self.model.predict(np.stack(pixels))) if pixels else ())
+        return [best_reading(main, [(prediction_from(next(scores), reading.threshold(
+                    self.threshold), reading.ink_box), reading) for reading in readings])
+                for main, readings in zip(mains, others, strict=True)]
 
     def _prepare(self, path: str, image: bytes) -> PreparedImage | Prediction:
         try:
