@@ -112,7 +112,7 @@ def without_frame(strokes: np.ndarray, config: FrameConfig) -> np.ndarray | None
     ink = np.bincount(labels.ravel(), minlength=count + 1)
     ink[0] = 0
     rest = np.zeros_like(strokes)
-    rest[top:bottom, left:right] = (ink >= config.min_part * ink.max())[labels]
+    rest[top:bottom, left:right] = np.take(ink >= config.min_part * ink.max(), labels)
     return rest
 
 
@@ -170,7 +170,9 @@ def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
     ends = component_ends(labels, count)[1:]
     keep = np.zeros(count + 1, bool)
     keep[1:] = across[ends[:, 0], ends[:, 1]] & across[ends[:, 2], ends[:, 3]]
-    return keep[labels]
+    if not keep.any():
+        return np.zeros_like(segments)
+    return np.take(keep, labels)  # keep[labels], a third of the time
 
 
 def line_pixels(thin: np.ndarray, gap: int, rules: Sequence[LineConfig]) -> list[np.ndarray]:
