@@ -328,8 +328,9 @@ class OtherReadings:
 def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> PreparedImage:
     """The pipeline after decoding: find the ink, remove lines, choose the digit, render it."""
     found = {dark: _digit_strokes(gray, to_input, config, dark) for dark in polarities(gray)}
-    # The likely polarity first: it wins ties.
-    chosen = max(found, key=lambda dark: digit_likeness(found[dark][1], config.components))
+    # The likely polarity first: it wins ties (max calls its key even for one polarity).
+    chosen = next(iter(found)) if len(found) == 1 else max(
+        found, key=lambda dark: digit_likeness(found[dark][1], config.components))
     clean, strokes = found[chosen]
     if clean is None or strokes is None:
         return BLANK
