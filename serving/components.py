@@ -124,7 +124,8 @@ def _dark_surround(mask: np.ndarray, labels: np.ndarray, ink: np.ndarray, shade:
     digits mostly 0, up to 0.2 beside a shadow's edge). A note's shadowed edge has the desk,
     lighter than the shadow, on one side: 0.35–0.55 at way 0.5, 0.1–0.16 at 0.75.
     """
-    near = max_filter(labels, 7)  # the (largest) group label within 3 px
+    # The (largest) group label within 3 px; as uint8 while the labels fit (3.5× as fast).
+    near = max_filter(labels.astype(np.uint8) if len(ink) <= 256 else labels, 7)
     return surround_shares(labels, near, max_filter(mask, 3), shade.tone, shade.paper, ink, way)
 
 

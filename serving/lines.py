@@ -144,8 +144,9 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     (horizontal, short_h), (vertical, short_v) = _straight(thin_rows, thin_cols, gap,
                                                            (config, config.segments))
     reach = max(1, round(config.corner * longer))
-    horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))
-    vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
+    if short_h.any() and short_v.any():  # a segment's ends must meet perpendicular ones
+        horizontal |= _framed(short_h, max_filter(short_v, 2 * reach + 1))
+        vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
     lines = (horizontal & thin_rows) | (vertical & thin_cols)
     strokes = mask & ~lines
     if config.sides is not None:
@@ -169,9 +170,8 @@ def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
 
 
 def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
-    """The near-horizontal segments whose leftmost and rightmost pixels both lie on `across`."""
-    if not segments.any():
-        return segments
+    """The near-horizontal segments (some) whose leftmost and rightmost pixels both lie on
+    `across`."""
     labels, count = label_components(segments)
     ends = component_ends(labels, count)[1:]
     keep = np.zeros(count + 1, bool)

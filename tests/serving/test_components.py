@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from serving.components import ComponentConfig, Shade, choose_digit, stroke_groups
+from serving.components import ComponentConfig, Shade, _dark_surround, choose_digit, stroke_groups
+from serving.imageops import label_components, max_filter, surround_shares
 from serving.preprocess import PreprocessConfig
 
 CROP = (140, 140)  # (height, width) px of a crop from a written number
@@ -151,3 +152,22 @@ def test_a_notes_shadowed_edge_beside_the_digit_is_neither_the_digit_nor_part_of
 def test_config_rejects_a_dark_surround_way_outside_0_to_1(way):
     with pytest.raises(ValueError, match="dark_surround_way"):
         ComponentConfig(dark_surround_way=way)
+
+
+@pytest.mark.parametrize("specks", [50, 400])
+def test_the_dark_surround_tells_every_group_apart_however_many(specks):
+    # Below 256 groups the labels are filtered as uint8; above, as int32.
+    rng = np.random.default_rng(specks)
+    mask = np.zeros((120, 160), bool)
+    spots = rng.choice(40 * 53, specks, replace=False)
+    mask[spots // 53 * 3, spots % 53 * 3] = True
+    labels, count = label_components(mask)
+    assert count == specks
+    tone = rng.random(mask.shape).astype(np.float32)
+    paper = (tone * rng.random(mask.shape)).astype(np.float32)
+    ink = np.bincount(labels.ravel(), minlength=count + 1)
+    ink[0] = 0
+    expected = surround_shares(labels, max_filter(labels, 7), max_filter(mask, 3), tone, paper,
+                               ink, 0.55)
+    np.testing.assert_array_equal(_dark_surround(mask, labels, ink, Shade(tone, paper), 0.55),
+                                  expected)
