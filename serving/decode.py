@@ -66,11 +66,14 @@ def pil_to_gray(image: Image.Image, work_side: int) -> np.ndarray:
         return resize(array_to_unit(np.asarray(image)), factor)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if not has_alpha:
-        image = image.convert("L")
+        if image.mode != "L":  # a JPEG decodes to L itself (decode_gray's draft)
+            image = image.convert("L")
         if factor < 1:
             size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
             image = image.resize(size, Image.Resampling.BOX)
-        return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+        values = np.asarray(image, dtype=np.float32)
+        values *= np.float32(1 / 255)
+        return values
     if image.mode not in ("RGBA", "LA"):
         image = image.convert("RGBA")  # applies a palette's or a colour key's transparency
     # Compositing commutes with the box filter, so flatten first and resize one float channel:

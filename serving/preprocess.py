@@ -174,7 +174,7 @@ def decode_gray(data: bytes, limits: ImageLimits, work_side: int) -> tuple[np.nd
             # forms, 1,000 non-digits; sticky-note photos decode 1.5× as fast.)
             factor = min(1.0, work_side / original_side)
             image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
         gray = pil_to_gray(image, work_side)
     except DECODE_ERRORS as err:
         raise InvalidImageError(f"the image file is damaged or truncated ({FORMATS_TEXT} "
