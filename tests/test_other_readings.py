@@ -4,6 +4,7 @@ every reading had been read at once, and when the second round fails the main re
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -104,3 +105,27 @@ def test_a_failure_rendering_other_readings_fails_no_image(images, engine, monke
     assert statuses == [Status.NOT_A_DIGIT] * len(images["open"]) + [Status.DIGIT] * len(
         images["sure"])
     assert caplog.text.count("main reading answers") == len(images["open"])
+
+
+def test_a_stream_answers_every_image_when_a_second_round_fails(images, engine, monkeypatch,
+                                                                caplog):
+    async def broken(self: DigitEngine, pending):
+        raise RuntimeError("no executor")
+
+    monkeypatch.setattr(DigitEngine, "submit_alternatives_async", broken)
+    data = images["open"] + images["sure"]
+
+    async def stream() -> dict[int, Prediction]:
+        async def batches():
+            for start in range(0, len(data), 3):
+                yield [ImageInput(d, encoded=True) for d in data[start:start + 3]]
+        answers = {}
+        async for ready in engine.classify_stream(batches(), max_in_flight=6, timeout_s=60):
+            answers.update(ready)
+        return answers
+
+    with caplog.at_level(logging.ERROR, logger="serving.stream"):
+        answers = asyncio.run(stream())
+    assert [answers[i].status for i in range(len(data))] == (
+        [Status.NOT_A_DIGIT] * len(images["open"]) + [Status.DIGIT] * len(images["sure"]))
+    assert caplog.text.count("were not queued") == len(images["open"])
