@@ -414,35 +414,54 @@ done:
 /* --- rank filters --------------------------------------------------------------------------- */
 
 /* "Valid" size-wide min or max along one axis. Vertical: `rows` rows of `width` in, rows - size + 1
- * rows out; horizontal: rows of `width` in, of width - size + 1 out. Each output compares the size
- * values of its window; the inner loops run along contiguous memory, so the compiler vectorises
- * them (van Herk's three comparisons per value, whatever the size, measured slower here up to the
- * 21-px windows of serving.ink.paper_level: its running extremes are not vectorised). */
+ * rows out; horizontal: rows of `width` in, of width - size + 1 out. By doubling: the best of
+ * windows of 2, 4, 8... values, each from two of the level below, then the window of `size` from
+ * two overlapping windows of the largest power of two within it: ceil(log2(size)) + 1 passes
+ * instead of size - 1, each a loop along contiguous memory that the compiler vectorises (van
+ * Herk's three comparisons per value, whatever the size, measured slower here: its running
+ * extremes are not vectorised). Levels alternate between two scratch buffers: the vertical pass
+ * works in strips of RANK_STRIP_BYTES, so that they stay small (allocations past 128 KB are mapped
+ * afresh on every call, which cost more than the filter), the horizontal one a row at a time. */
+#define RANK_STRIP_BYTES 128
 #define RANK_PASSES(T, NAME, BETTER)                                                             \
-    static void NAME##_vertical(const T *in, T *out, Py_ssize_t rows, Py_ssize_t width,         \
-                                Py_ssize_t size)                                                \
+    static void NAME##_pair(const T *a, const T *b, T *restrict dst, Py_ssize_t n)              \
     {                                                                                           \
-        for (Py_ssize_t y = 0; y + size <= rows; y++) {                                         \
-            T *dst = out + y * width;                                                           \
-            memcpy(dst, in + y * width, width * sizeof(T));                                     \
-            for (Py_ssize_t k = 1; k < size; k++) {                                             \
-                const T *src = in + (y + k) * width;                                            \
-                for (Py_ssize_t x = 0; x < width; x++)                                          \
-                    dst[x] = BETTER(src[x], dst[x]) ? src[x] : dst[x];                          \
+        for (Py_ssize_t i = 0; i < n; i++)                                                      \
+            dst[i] = BETTER(b[i], a[i]) ? b[i] : a[i];                                          \
+    }                                                                                           \
+    static void NAME##_vertical(const T *in, T *out, T *scratch, Py_ssize_t rows,               \
+                                Py_ssize_t width, Py_ssize_t size)                              \
+    {                                                                                           \
+        const Py_ssize_t strip = RANK_STRIP_BYTES / (Py_ssize_t)sizeof(T);                      \
+        for (Py_ssize_t x0 = 0; x0 < width; x0 += strip) {                                      \
+            Py_ssize_t w = width - x0 < strip ? width - x0 : strip;                             \
+            const T *cur = in + x0;                                                             \
+            Py_ssize_t stride = width, span = 1;                                                \
+            for (int level = 0; 2 * span <= size; level++, span *= 2) {                         \
+                T *next = scratch + (level % 2) * rows * strip;                                 \
+                for (Py_ssize_t y = 0; y + 2 * span <= rows; y++)                               \
+                    NAME##_pair(cur + y * stride, cur + (y + span) * stride, next + y * strip, w); \
+                cur = next;                                                                     \
+                stride = strip;                                                                 \
             }                                                                                   \
+            for (Py_ssize_t y = 0; y + size <= rows; y++)                                       \
+                NAME##_pair(cur + y * stride, cur + (y + size - span) * stride,                 \
+                            out + y * width + x0, w);                                           \
         }                                                                                       \
     }                                                                                           \
-    static void NAME##_horizontal(const T *in, T *out, Py_ssize_t rows, Py_ssize_t width,       \
-                                  Py_ssize_t size)                                              \
+    static void NAME##_horizontal(const T *in, T *out, T *scratch, Py_ssize_t rows,             \
+                                  Py_ssize_t width, Py_ssize_t size)                            \
     {                                                                                           \
         Py_ssize_t narrow = width - size + 1;                                                   \
         for (Py_ssize_t y = 0; y < rows; y++) {                                                 \
-            const T *src = in + y * width;                                                      \
-            T *dst = out + y * narrow;                                                          \
-            memcpy(dst, src, narrow * sizeof(T));                                               \
-            for (Py_ssize_t k = 1; k < size; k++)                                               \
-                for (Py_ssize_t x = 0; x < narrow; x++)                                         \
-                    dst[x] = BETTER(src[x + k], dst[x]) ? src[x + k] : dst[x];                  \
+            const T *cur = in + y * width;                                                      \
+            Py_ssize_t span = 1;                                                                \
+            for (int level = 0; 2 * span <= size; level++, span *= 2) {                         \
+                T *next = scratch + (level % 2) * width;                                        \
+                NAME##_pair(cur, cur + span, next, width - 2 * span + 1);                       \
+                cur = next;                                                                     \
+            }                                                                                   \
+            NAME##_pair(cur, cur + size - span, out + y * narrow, narrow);                      \
         }                                                                                       \
     }
 
@@ -457,7 +476,7 @@ RANK_PASSES(float, max_f32, MORE)
 RANK_PASSES(double, min_f64, LESS)
 RANK_PASSES(double, max_f64, MORE)
 
-typedef void (*pass_fn)(const void *, void *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
+typedef void (*pass_fn)(const void *, void *, void *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
 
 /* Copy h × w values of `item` bytes into (h + 2·lead) × (w + 2·lead), edges repeated. */
 static void
@@ -489,7 +508,7 @@ rank(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*Cnnnpnw*", &values, &kind, &h, &w, &size, &is_max, &lead, &out))
         return NULL;
     PyObject *result = NULL;
-    char *grown = NULL, *between = NULL;
+    char *grown = NULL, *between = NULL, *scratch = NULL;
     pass_fn vertical, horizontal;
     Py_ssize_t item;
     switch (kind) {
@@ -536,21 +555,25 @@ rank(PyObject *self, PyObject *args)
         source = grown;
     }
     between = PyMem_Malloc(rows * gw * item);
-    if (!between) {
+    /* The doubling's levels, two at a time: strips of the vertical pass, rows of the horizontal. */
+    Py_ssize_t strips = 2 * gh * RANK_STRIP_BYTES, lines = 2 * gw * item;
+    scratch = PyMem_Malloc(strips > lines ? strips : lines);
+    if (!between || !scratch) {
         PyErr_NoMemory();
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
     if (lead > 0)
         grow_edges(values.buf, grown, h, w, lead, item);
-    vertical(source, between, gh, gw, size);
-    horizontal(between, out.buf, rows, gw, size);
+    vertical(source, between, scratch, gh, gw, size);
+    horizontal(between, out.buf, scratch, rows, gw, size);
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
     PyMem_Free(grown);
     PyMem_Free(between);
+    PyMem_Free(scratch);
     PyBuffer_Release(&values);
     PyBuffer_Release(&out);
     return result;
