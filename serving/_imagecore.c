@@ -649,6 +649,55 @@ widen(uint8_t *restrict wide, const uint8_t *restrict blocks, Py_ssize_t bw, Py_
             wide[bx * factor + k] = blocks[bx] != 0;
 }
 
+/* odd_reflect(values: float32 [h*w], h, w, pad, out: float32 [(h+2·pad)*(w+2·pad)]) -> None
+ * The image extended linearly by pad < min(h, w) px on every side: rows first, each new row
+ * 2 × the edge row - its mirror image, then the columns of those rows the same way (np.pad's
+ * "reflect" with reflect_type "odd"). 2 × v is exact in float32, so each value is rounded once,
+ * as numpy rounds it. */
+static PyObject *
+odd_reflect(PyObject *self, PyObject *args)
+{
+    Py_buffer values, out;
+    Py_ssize_t h, w, pad;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &values, &h, &w, &pad, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (pad < 1 || pad >= h || pad >= w) {
+        PyErr_Format(PyExc_ValueError, "pad %zd must be in [1, min(h, w)) for %zd × %zd", pad, h, w);
+        goto done;
+    }
+    Py_ssize_t gw = w + 2 * pad, gh = h + 2 * pad;
+    if (!check_size(&values, h * w * 4, "values") || !check_size(&out, gh * gw * 4, "out"))
+        goto done;
+    const float *v = values.buf;
+    float *o = out.buf;
+    for (Py_ssize_t y = 0; y < gh; y++) {
+        float *row = o + y * gw + pad;
+        if (y < pad) {  /* above: 2 × the first row - row (pad - y) */
+            const float *edge = v, *mirror = v + (pad - y) * w;
+            for (Py_ssize_t x = 0; x < w; x++)
+                row[x] = 2.0f * edge[x] - mirror[x];
+        }
+        else if (y >= pad + h) {  /* below: 2 × the last row - row (h - 2 - (y - pad - h)) */
+            const float *edge = v + (h - 1) * w, *mirror = v + (2 * h + pad - 2 - y) * w;
+            for (Py_ssize_t x = 0; x < w; x++)
+                row[x] = 2.0f * edge[x] - mirror[x];
+        }
+        else
+            memcpy(row, v + (y - pad) * w, w * sizeof(float));
+        for (Py_ssize_t c = 0; c < pad; c++) {
+            row[-1 - c] = 2.0f * row[0] - row[1 + c];
+            row[w + c] = 2.0f * row[w - 1] - row[w - 2 - c];
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* pool_any(mask: uint8 [h*w], h, w, factor, out: uint8 [(h/factor)*(w/factor)]) -> None
  * Whether any pixel of each factor × factor block is set; the rows and columns beyond the last
  * whole block are dropped. */
@@ -1235,6 +1284,7 @@ static PyMethodDef methods[] = {
     {"line_search", line_search, METH_VARARGS, "Line pixels at several tilts and rules."},
     {"mask_box", mask_box, METH_VARARGS, "Box of a mask's set pixels, or None."},
     {"pool_any", pool_any, METH_VARARGS, "Whether any pixel of each block is set."},
+    {"odd_reflect", odd_reflect, METH_VARARGS, "An image extended linearly on every side."},
     {"in_blocks", in_blocks, METH_VARARGS, "The mask's pixels in set blocks."},
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},
     {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},

@@ -116,10 +116,11 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
     # Robust std (median absolute deviation) of the whole image and of its middle, the lower:
     # a desk's wood grain around a note raised the first until thin strokes were "blank"; a
     # digit filling the middle of a small image raises the second. Floor: 8-bit quantisation.
-    deviation = np.abs(smooth - paper)
+    smooth -= paper  # the same arrays as `- paper`, without new ones
+    ink -= paper
+    deviation = np.abs(smooth)
     noise = 1.4826 * min(float(quantiles(deviation, [0.5], 0, 1)[0]),
                          float(quantiles(_middle(deviation), [0.5], 0, 1)[0])) + 1e-3
-    ink, smooth = ink - paper, smooth - paper
     peak = float(smooth.max())
     snr = config.strong_min_snr if peak >= config.strong_contrast else config.min_snr
     if peak < max(config.min_contrast, snr * noise) and peak >= config.strong_contrast:

@@ -140,11 +140,14 @@ def test_mask_box_equals_its_numpy_definition(shape, density):
 
 @pytest.mark.parametrize(("shape", "pad"), [((64, 50), 10), ((64, 90), 19), ((28, 28), 8),
                                             ((5, 7), 4), ((5, 7), 5), ((5, 7), 9), ((3, 3), 0)])
-def test_odd_reflection_equals_np_pad(shape, pad):
-    values = np.random.default_rng(pad).random(shape).astype(np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])  # in C, and numpy's slices
+def test_odd_reflection_equals_np_pad(shape, pad, dtype):
+    values = (np.random.default_rng(pad).random(shape) * 3 - 1).astype(dtype)
     expected = np.pad(values, pad, mode="reflect", reflect_type="odd")
     got = odd_reflected(values, pad)
     assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+    strided = odd_reflected(np.asfortranarray(values), pad)
+    assert strided.tobytes() == expected.tobytes()
 
 
 @pytest.mark.parametrize("factor", [1, 2, 3])
