@@ -259,6 +259,56 @@ run_lengths(PyObject *self, PyObject *args)
     return released(Py_NewRef(Py_None), &mask, &out);
 }
 
+/* Set out[i·step] for the n values m[i·step] that belong to runs of at most `longest` set values
+ * (clear it elsewhere): one line of the mask, a row (step 1) or a column (step w). */
+static void
+mark_short_runs(const uint8_t *m, uint8_t *out, Py_ssize_t n, Py_ssize_t step, Py_ssize_t longest)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!m[i * step]) {
+            out[i++ * step] = 0;
+            continue;
+        }
+        Py_ssize_t s = i;
+        while (i < n && m[i * step])
+            i++;
+        uint8_t keep = i - s <= longest;
+        for (Py_ssize_t k = s; k < i; k++)
+            out[k * step] = keep;
+    }
+}
+
+/* short_runs(mask: uint8 [h*w], h, w, longest, down: uint8 [h*w], across: uint8 [h*w]) -> None
+ * The mask's pixels whose vertical run (down) or horizontal run (across) holds at most `longest`
+ * pixels: mask & (run length <= longest), both ways in one call. */
+static PyObject *
+short_runs(PyObject *self, PyObject *args)
+{
+    Py_buffer mask, down, across;
+    Py_ssize_t h, w, longest;
+    if (!PyArg_ParseTuple(args, "y*nnnw*w*", &mask, &h, &w, &longest, &down, &across))
+        return NULL;
+    PyObject *result = NULL;
+    if (!check_size(&mask, h * w, "mask") || !check_size(&down, h * w, "down")
+            || !check_size(&across, h * w, "across"))
+        goto done;
+    const uint8_t *m = mask.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t y = 0; y < h; y++)
+        mark_short_runs(m + y * w, (uint8_t *)across.buf + y * w, w, 1, longest);
+    for (Py_ssize_t x = 0; x < w; x++)
+        mark_short_runs(m + x, (uint8_t *)down.buf + x, h, w, longest);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&mask);
+    PyBuffer_Release(&down);
+    PyBuffer_Release(&across);
+    return result;
+}
+
 /* Whether mask pixel (y, x) is set and has a 4-neighbour that is not, or lies outside. */
 static inline int
 on_boundary(const uint8_t *m, Py_ssize_t h, Py_ssize_t w, Py_ssize_t y, Py_ssize_t x)
@@ -1276,6 +1326,7 @@ static PyMethodDef methods[] = {
     {"boxes", boxes, METH_VARARGS, "Bounding boxes of labels 1..count (in place)."},
     {"ends", ends, METH_VARARGS, "Leftmost and rightmost pixel of each label."},
     {"run_lengths", run_lengths, METH_VARARGS, "Horizontal run length of each mask pixel."},
+    {"short_runs", short_runs, METH_VARARGS, "Mask pixels in short vertical / horizontal runs."},
     {"group_counts", group_counts, METH_VARARGS, "Pixels and boundary pixels per label."},
     {"surround_shares", surround_shares, METH_VARARGS, "Share of each label's surroundings "
      "nearly as dark as its ink."},

@@ -156,6 +156,16 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def short_runs(mask: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the pixels of a bool mask whose vertical run of set pixels is at most `longest` long,
+    those whose horizontal run is): mask & (run_lengths(mask.T).T <= longest) and
+    mask & (run_lengths(mask) <= longest), in one pass each way."""
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    down, across = np.empty(mask.shape, bool), np.empty(mask.shape, bool)
+    _imagecore.short_runs(mask, *mask.shape, longest, down, across)
+    return down, across
+
+
 def line_search(thin: np.ndarray, shifts: np.ndarray, gap: int,
                 lengths: Sequence[tuple[float, float, float]], uses: np.ndarray) -> np.ndarray:
     """bool [rules, H, W]: per rule, the pixels of `thin` (bool [H, W]) on straight lines at the

@@ -20,6 +20,7 @@ from serving.imageops import (
     max_filter,
     pooled_any,
     run_lengths,
+    short_runs,
 )
 
 
@@ -142,10 +143,8 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
     # number (a wide image) the longer side's gap bridged one digit's stroke to the next.
     thickness = max(config.min_thickness_px, round(config.max_thickness * shorter))
     gap = round(config.gap * shorter)
-    across_rows = run_lengths(mask.T).T  # each pixel's ink extent along its column
-    across_cols = run_lengths(mask)
-    thin_rows = mask & (across_rows <= thickness)
-    thin_cols = mask & (across_cols <= thickness)
+    # Thin across a horizontal line: a short ink extent along the pixel's column; and the other way.
+    thin_rows, thin_cols = short_runs(mask, thickness)
     # Lines, and the shorter segments that may be a box's sides (LineConfig.segments).
     (horizontal, short_h), (vertical, short_v) = _straight(thin_rows, thin_cols, gap,
                                                            config.search)

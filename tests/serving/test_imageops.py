@@ -24,6 +24,7 @@ from serving.imageops import (
     rank_filter,
     resampled,
     run_lengths,
+    short_runs,
     stroke_width,
     surround_shares,
 )
@@ -185,6 +186,18 @@ def test_run_lengths_match_a_scan_of_each_row():
             col += col == start
     np.testing.assert_array_equal(run_lengths(mask), expected)
     np.testing.assert_array_equal(run_lengths(mask.T), run_lengths(np.ascontiguousarray(mask.T)))
+
+
+@pytest.mark.parametrize("longest", [0, 1, 3, 8, 40])
+def test_short_runs_are_the_pixels_of_runs_no_longer_than_the_limit_both_ways(longest):
+    mask = np.random.default_rng(longest).random((31, 23)) < 0.6
+    mask[:, 4] = True  # a column from edge to edge
+    mask[7] = True  # a row from edge to edge
+    down, across = short_runs(mask, longest)
+    runs_down, runs_across = run_lengths(mask.T).T, run_lengths(mask)
+    np.testing.assert_array_equal(down, mask & (runs_down <= longest))
+    np.testing.assert_array_equal(across, mask & (runs_across <= longest))
+    assert down.dtype == across.dtype == bool
 
 
 def test_boundary_is_the_pixels_with_an_outside_four_neighbour():
