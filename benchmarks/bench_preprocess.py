@@ -61,11 +61,11 @@ class Classifier:
 
     def __init__(self, onnx_path: Path) -> None:
         # One thread: this benchmark measures preprocessing, not a busy machine.
-        self._model = OnnxModel.load(onnx_path, RuntimeConfig(intra_op_threads=1))
+        self.model = OnnxModel.load(onnx_path, RuntimeConfig(intra_op_threads=1))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Class indices for uint8 [N, 28, 28] MNIST-convention images."""
-        return self._model.predict(images).argmax(axis=1)
+        return self.model.predict(images).argmax(axis=1)
 
 
 def evaluate_style(
@@ -127,7 +127,7 @@ def main() -> None:
     mnist = load_mnist(MnistSource.from_env(folder))
     seed, first = (1, 0) if args.tune else (2, 5000)
     classifier = Classifier(args.onnx) if args.onnx.is_file() else None
-    reader = MainReader(args.onnx) if classifier is not None else None
+    reader = MainReader(classifier.model) if classifier is not None else None  # one session
     if classifier is None:
         print(f"no model at {args.onnx}: timing and blank counts only")
     results = []

@@ -128,7 +128,7 @@ def time_pipelines(sets: RealSets, pipelines: dict[str, EngineConfig], model: Pa
     """Per pipeline: preprocessing CPU time per image set, and of all scene photos together
     ("photos"); `model` decides which images' other readings are rendered."""
     groups = {**sets.digits, "non_digits": sets.negatives, **sets.outside}
-    reader = MainReader(model)
+    reader = MainReader.load(model)
     ms = {name: preprocessing_ms([item.data for item in items],
                                  [p.preprocess for p in pipelines.values()], reader)
           for name, items in groups.items()}

@@ -18,9 +18,13 @@ class MainReader:
     """Whether the exported model's reading of a prepared image's main pixels is open to its
     other readings, through the serving side's own onnxruntime runner (one thread)."""
 
-    def __init__(self, onnx_path: Path) -> None:
-        self.model = OnnxModel.load(onnx_path, RuntimeConfig(intra_op_threads=1))
-        self.threshold = self.model.metadata.not_digit_threshold
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+        self.threshold = model.metadata.not_digit_threshold
+
+    @classmethod
+    def load(cls, onnx_path: Path) -> MainReader:
+        return cls(OnnxModel.load(onnx_path, RuntimeConfig(intra_op_threads=1)))
 
     def opens(self, prepared: PreparedImage) -> bool:
         if prepared.pixels is None:

@@ -65,8 +65,9 @@ def render_digit(ink: np.ndarray, strokes: np.ndarray, box: tuple[int, int, int,
     mass = small.sum()
     row = float(np.arange(small.shape[0]) @ small.sum(axis=1) / mass)
     col = float(np.arange(small.shape[1]) @ small.sum(axis=0) / mass)
-    y = min(max(round(config.centre - row), 0), MNIST_SIDE - small.shape[0])  # np.clip's
-    x = min(max(round(config.centre - col), 0), MNIST_SIDE - small.shape[1])  # 10 µs, a µs
+    # Clamped with min/max: np.clip of one number costs ~10 µs.
+    y = min(max(round(config.centre - row), 0), MNIST_SIDE - small.shape[0])
+    x = min(max(round(config.centre - col), 0), MNIST_SIDE - small.shape[1])
     out = np.zeros((MNIST_SIDE, MNIST_SIDE), np.uint8)
     out[y: y + small.shape[0], x: x + small.shape[1]] = np.round(small * 255).astype(np.uint8)
     return out
