@@ -740,12 +740,9 @@ odd_reflect(PyObject *self, PyObject *args)
             row[w + c] = 2.0f * row[w - 1] - row[w - 2 - c];
         }
     }
-    Py_INCREF(Py_None);
-    result = Py_None;
+    result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&out);
-    return result;
+    return released(result, &values, &out);
 }
 
 /* pool_any(mask: uint8 [h*w], h, w, factor, out: uint8 [(h/factor)*(w/factor)]) -> None
@@ -790,12 +787,9 @@ pool_any(PyObject *self, PyObject *args)
             }
     }
     PyMem_Free(rows);
-    Py_INCREF(Py_None);
-    result = Py_None;
+    result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&mask);
-    PyBuffer_Release(&out);
-    return result;
+    return released(result, &mask, &out);
 }
 
 /* in_blocks(mask: uint8 [h*w], h, w, blocks: uint8 [bh*bw], bh, bw, factor, out: uint8 [h*w])
