@@ -19,12 +19,21 @@ from serving.preprocess import Alternative, OtherReadings
 log = logging.getLogger(__name__)
 
 INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
-UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a piece
-SURE_PIECE = 0.9  # ... read as another digit with at least this confidence. A neighbour's
-# fragment touching the digit in a crop makes the whole an unsure other digit. Heldout neighbour
-# crops: 93.7 → 95.1 % on 900 (chosen there: (0.5–0.97, 0.9–0.99) all gave 94.8–95.3 %), 95.3 →
-# 95.6 % on 900 fresh ones (8 fixed, 6 broken); heldout forms 95.0 → 96.3 % (300), 95.9 → 96.4 %
-# (900 fresh, none broken); tuning non-digits answered ≥ 0.9 unchanged (16 of 2,000)
+UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a reading
+SURE_REPLACEMENT = 0.9  # ... that may replace it (Alternative.replaces_unsure), read as another
+# digit with at least this confidence.
+# - A middle piece: a neighbour's fragment touching the digit in a crop makes the whole an unsure
+#   other digit. Heldout neighbour crops: 93.7 → 95.1 % on 900 (chosen there: (0.5–0.97,
+#   0.9–0.99) all gave 94.8–95.3 %), 95.3 → 95.6 % on 900 fresh ones (8 fixed, 6 broken); heldout
+#   forms 95.0 → 96.3 % (300), 95.9 → 96.4 % (900 fresh, none broken); tuning non-digits answered
+#   ≥ 0.9 unchanged (16 of 2,000).
+# - The digit inside a frame: a form box's sides kept with the digit make it an unsure other one
+#   (an 8 read as a 7, a 3 as a 5). Tuning forms: 300, 3 fixed; 900 fresh, 97.1 → 97.7 % (6 fixed,
+#   1 broken); of the other tuning kinds (300 each) 1 sticky note broken. Heldout forms (900)
+#   97.1 → 97.7 % (5 fixed, none broken), 1 of 900 heldout neighbour crops broken, the heldout
+#   kinds at 300 each unchanged; non-digits answered ≥ 0.9: 8 of 1,000 before and after, tuning
+#   and heldout. (Also letting it replace digits read below 0.9, tuning: forms +4 of 300, 8
+#   of 900, but a note and a phone photo broken, and the other readings rendered more often.)
 
 
 class Status(enum.Enum):
@@ -170,16 +179,17 @@ def best_reading(main: Prediction,
                  alternatives: Sequence[tuple[Prediction, Alternative]]) -> Prediction:
     """The answer for an image from its main reading and its alternatives' readings (with the
     PreparedImage.alternatives they read): when the main one is NOT_A_DIGIT, the surest
-    alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest piece read as
-    another digit with at least SURE_PIECE; else the main one."""
+    alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest reading that
+    may replace it (a middle piece, the digit inside a frame) read as another digit with at least
+    SURE_REPLACEMENT; else the main one."""
     if not open_to_alternatives(main):
         return main
     if main.status is Status.NOT_A_DIGIT:
         digits = [reading for reading, _ in alternatives if reading.status is Status.DIGIT]
     else:
         digits = [reading for reading, alternative in alternatives
-                  if alternative.piece and reading.status is Status.DIGIT
-                  and reading.digit != main.digit and reading.confidence >= SURE_PIECE]
+                  if alternative.replaces_unsure and reading.status is Status.DIGIT
+                  and reading.digit != main.digit and reading.confidence >= SURE_REPLACEMENT]
     return max(digits, key=lambda reading: reading.confidence, default=main)
 
 

@@ -98,8 +98,9 @@ class Alternative:
     ink_box: tuple[int, int, int, int]  # (left, top, right, bottom) px of the input
     max_not_digit: float = 1.0  # the reading is a digit only below this not-a-digit probability
     # (as well as below the model's threshold)
-    piece: bool = False  # a piece of the main reading's strokes, a neighbour's fragment cut off:
-    # it may also replace a main digit the model is unsure of (serving.predictions.best_reading)
+    replaces_unsure: bool = False  # it may also replace a main digit the model is unsure of
+    # (serving.predictions.best_reading): a middle piece (a neighbour's fragment cut off) and the
+    # digit inside a frame do; the dark-ink reading only stands in for no digit
 
     def threshold(self, model_threshold: float) -> float:
         """The not-a-digit threshold this reading is judged by."""
@@ -307,12 +308,13 @@ class OtherReadings:
             return _rendered(self.ink, strokes, config, self.region)
 
         readings = [] if config.pieces is None else [
-            Alternative(*rendered(piece), piece=True)
+            Alternative(*rendered(piece), replaces_unsure=True)
             for piece in central_pieces(self.strokes, config.pieces)]
         unframed = None if config.frame is None else without_frame(self.strokes, config.frame)
         if unframed is not None:
             # A form's box whose sides line removal kept (too thick or too short for a line).
-            readings.append(Alternative(*rendered(unframed), GUESS_NOT_DIGIT))
+            readings.append(Alternative(*rendered(unframed), GUESS_NOT_DIGIT,
+                                        replaces_unsure=True))
         if self.light is not None and dark_marks_in_middle(self.light, config.ink):
             # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a
             # hole: the dark-ink reading is offered too, for when the model finds no digit in

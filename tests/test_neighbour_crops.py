@@ -16,7 +16,7 @@ import serving.predictions
 from benchmarks.scenes import SPLITS, generate_scenes
 from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH
-from serving.predictions import SURE_PIECE, UNSURE_DIGIT, best_reading
+from serving.predictions import SURE_REPLACEMENT, UNSURE_DIGIT, best_reading
 from serving.preprocess import Alternative, PreprocessConfig
 from serving.segment import SegmentConfig
 from tests.engine_paths import async_and_streamed
@@ -94,7 +94,7 @@ def test_a_sure_piece_replaces_an_unsure_whole(mnist, engine, monkeypatch):
         wholes = engine.classify(inputs, timeout_s=60)
     for whole, answer, crop in zip(wholes, answers, crops, strict=True):
         assert whole.status is Status.DIGIT and whole.digit != crop.label
-        assert whole.confidence < UNSURE_DIGIT <= SURE_PIECE <= answer.confidence
+        assert whole.confidence < UNSURE_DIGIT <= SURE_REPLACEMENT <= answer.confidence
         assert answer.box[2] - answer.box[0] < whole.box[2] - whole.box[0]  # a narrower piece
 
 
@@ -103,14 +103,14 @@ def test_only_a_sure_piece_of_another_digit_replaces_only_an_unsure_digit():
         return Prediction(Status.DIGIT, digit=value, confidence=confidence)
 
     pixels = np.zeros((28, 28), np.uint8)
-    piece = Alternative(pixels, (0, 0, 5, 5), piece=True)
+    piece = Alternative(pixels, (0, 0, 5, 5), replaces_unsure=True)
     guess = Alternative(pixels, (0, 0, 5, 5), max_not_digit=0.5)
     unsure, sure = digit(5, UNSURE_DIGIT - 0.1), digit(5, UNSURE_DIGIT)
-    seven = digit(7, SURE_PIECE)
+    seven = digit(7, SURE_REPLACEMENT)
     assert best_reading(unsure, [(seven, piece)]) == seven
     assert best_reading(unsure, [(seven, guess)]) == unsure  # guesses only stand in for no digit
     assert best_reading(sure, [(seven, piece)]) == sure
-    assert best_reading(unsure, [(digit(7, SURE_PIECE - 0.01), piece)]) == unsure
+    assert best_reading(unsure, [(digit(7, SURE_REPLACEMENT - 0.01), piece)]) == unsure
     assert best_reading(unsure, [(digit(5, 0.99), piece)]) == unsure  # the same digit: the whole
     nothing = Prediction(Status.NOT_A_DIGIT)
     assert best_reading(nothing, [(digit(7, 0.3), guess)]).digit == 7
