@@ -14,14 +14,14 @@ import numpy as np
 from serving.errors import DigitsError
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, decide
 from serving.numbers import Box
-from serving.preprocess import Alternative, OtherReadings
+from serving.preprocess import Alternative, OtherReadings, Reading
 
 log = logging.getLogger(__name__)
 
 INTERNAL_IMAGE_ERROR = "internal error while classifying this image; the server log has details"
-UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a reading
-SURE_REPLACEMENT = 0.9  # ... that may replace it (Alternative.replaces_unsure), read as another
-# digit with at least this confidence.
+UNSURE_DIGIT = 0.7  # a main digit read with less confidence than this gives way to a middle
+SURE_REPLACEMENT = 0.9  # piece or the digit inside a frame read as another digit with at least
+# this confidence (replacement_floor).
 # - A middle piece: a neighbour's fragment touching the digit in a crop makes the whole an unsure
 #   other digit. Heldout neighbour crops: 93.7 → 95.1 % on 900 (chosen there: (0.5–0.97,
 #   0.9–0.99) all gave 94.8–95.3 %), 95.3 → 95.6 % on 900 fresh ones (8 fixed, 6 broken); heldout
@@ -32,8 +32,27 @@ SURE_REPLACEMENT = 0.9  # ... that may replace it (Alternative.replaces_unsure),
 #   1 broken); of the other tuning kinds (300 each) 1 sticky note broken. Heldout forms (900)
 #   97.1 → 97.7 % (5 fixed, none broken), 1 of 900 heldout neighbour crops broken, the heldout
 #   kinds at 300 each unchanged; non-digits answered ≥ 0.9: 8 of 1,000 before and after, tuning
-#   and heldout. (Also letting it replace digits read below 0.9, tuning: forms +4 of 300, 8
-#   of 900, but a note and a phone photo broken, and the other readings rendered more often.)
+#   and heldout. (Letting it replace digits read below 0.9 at SURE_REPLACEMENT, tuning: forms +4
+#   of 300, 8 of 900, but a note and a phone photo broken.)
+DOUBTFUL_DIGIT = 0.98  # ... and a main digit read below this gives way to the digit inside a
+SURE_FRAME = 0.99  # frame read as another digit with at least this: kept sides make a sure-looking
+# wrong digit too (a 3 in a box read as a 5 at 0.96, a 9 as a 3 at 0.87). Tuning forms: 300, 1
+# more fixed, 900, 3 more fixed, none broken, the other tuning kinds (300 each) unchanged; heldout
+# forms (900) 97.7 → 98.3 % (6 fixed, none broken), 1 heldout sticky note of 900 broken, the
+# heldout kinds at 300 each and non-digits (1,000) unchanged. (Chosen on the tuning twins among
+# (0.95–0.98, 0.99–0.995); alone, without the tier above, 0.98 / 0.99 broke 2 of 900 tuning forms.)
+
+
+def replacement_floor(reading: Reading, main_confidence: float) -> float | None:
+    """The confidence from which an alternative `reading`, read as another digit, replaces a
+    main reading of a digit with `main_confidence`; None when it cannot."""
+    if reading is Reading.DARK:
+        return None  # the dark-ink reading only stands in for no digit
+    if main_confidence < UNSURE_DIGIT:
+        return SURE_REPLACEMENT
+    if reading is Reading.FRAME and main_confidence < DOUBTFUL_DIGIT:
+        return SURE_FRAME
+    return None
 
 
 class Status(enum.Enum):
@@ -112,7 +131,7 @@ class Pending:
     # (wants_alternatives)
     alternatives: tuple[tuple[Future[Scores], Alternative], ...] = ()  # the other readings
     # queued (PreparedImage.others rendered), used when `future`'s is open to them
-    # (open_to_alternatives: no digit, or an unsure one)
+    # (open_to_alternatives: no digit, or a digit read with too little confidence)
 
     @property
     def futures(self) -> tuple[Future[Scores], ...]:
@@ -139,12 +158,14 @@ def main_reading(pending: Pending, threshold: float) -> Prediction | None:
 
 def rendered_alternatives(others: OtherReadings | None,
                           main: Prediction) -> tuple[Alternative, ...]:
-    """The other readings to read for an image whose main reading is `main`: rendered when it is
-    open to them, else (). If rendering fails (a bug, logged), the main reading answers alone."""
-    if others is None or not open_to_alternatives(main):
+    """The other readings to read for an image whose main reading is `main`: those that may
+    answer instead of it (answering_readings), rendered. If rendering fails (a bug, logged), the
+    main reading answers alone."""
+    readings = answering_readings(main)
+    if others is None or not readings:
         return ()
     try:
-        return others.render()
+        return others.render(readings)
     except Exception:
         log.exception("rendering an image's other readings failed; its main reading answers")
         return ()
@@ -168,29 +189,43 @@ def outcome(pending: Pending, threshold: float) -> Prediction:
                                for reading, alternative in pending.alternatives])
 
 
+def answering_readings(main: Prediction) -> tuple[Reading, ...]:
+    """The kinds of alternative reading that may answer instead of a main reading: every kind
+    when it is no digit; for a digit, those whose replacement_floor allows it; else none."""
+    if main.status is Status.NOT_A_DIGIT:
+        return tuple(Reading)
+    if main.status is Status.DIGIT:
+        return tuple(reading for reading in Reading
+                     if replacement_floor(reading, main.confidence) is not None)
+    return ()
+
+
 def open_to_alternatives(main: Prediction) -> bool:
     """Whether an alternative reading may answer instead of the main one: it is no digit, or a
-    digit read below UNSURE_DIGIT."""
-    return main.status is Status.NOT_A_DIGIT or (
-        main.status is Status.DIGIT and main.confidence < UNSURE_DIGIT)
+    digit read with too little confidence for some kind of reading (replacement_floor)."""
+    return bool(answering_readings(main))
 
 
 def best_reading(main: Prediction,
                  alternatives: Sequence[tuple[Prediction, Alternative]]) -> Prediction:
     """The answer for an image from its main reading and its alternatives' readings (with the
     PreparedImage.alternatives they read): when the main one is NOT_A_DIGIT, the surest
-    alternative that is a digit; when it is a digit below UNSURE_DIGIT, the surest reading that
-    may replace it (a middle piece, the digit inside a frame) read as another digit with at least
-    SURE_REPLACEMENT; else the main one."""
-    if not open_to_alternatives(main):
-        return main
+    alternative that is a digit; when it is a digit, the surest alternative read as another
+    digit with at least its replacement_floor; else the main one."""
     if main.status is Status.NOT_A_DIGIT:
         digits = [reading for reading, _ in alternatives if reading.status is Status.DIGIT]
-    else:
+    elif main.status is Status.DIGIT:
         digits = [reading for reading, alternative in alternatives
-                  if alternative.replaces_unsure and reading.status is Status.DIGIT
-                  and reading.digit != main.digit and reading.confidence >= SURE_REPLACEMENT]
+                  if reading.status is Status.DIGIT and reading.digit != main.digit
+                  and _replaces(alternative.reading, main.confidence, reading.confidence)]
+    else:
+        return main
     return max(digits, key=lambda reading: reading.confidence, default=main)
+
+
+def _replaces(reading: Reading, main_confidence: float, confidence: float) -> bool:
+    floor = replacement_floor(reading, main_confidence)
+    return floor is not None and confidence >= floor
 
 
 def _reading(future: Future[Scores], threshold: float, box: Box | None) -> Prediction:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,17 +92,27 @@ GUESS_NOT_DIGIT = 0.5  # the max_not_digit of the guesses among the alternatives
 # pieces keep the model's threshold: under 0.5, neighbour crops lost 1.3 points.
 
 
+class Reading(enum.Enum):
+    """What an Alternative reads of an image (serving.predictions decides when each answers)."""
+
+    PIECE = "piece"  # the middle piece of strokes that a neighbour touching the digit carried
+    # to the image's edge (segment.central_pieces)
+    FRAME = "frame"  # the digit inside a frame: a form box's sides that line removal kept
+    DARK = "dark"  # the dark-ink reading of an image read as light ink (a note on a dark desk)
+
+
+ALL_READINGS = tuple(Reading)
+
+
 @dataclass(frozen=True)
 class Alternative:
     """Another reading of an image's digit: its pixels as the model takes them, and its box."""
 
     pixels: np.ndarray  # uint8 [28, 28], light ink on dark
     ink_box: tuple[int, int, int, int]  # (left, top, right, bottom) px of the input
+    reading: Reading
     max_not_digit: float = 1.0  # the reading is a digit only below this not-a-digit probability
     # (as well as below the model's threshold)
-    replaces_unsure: bool = False  # it may also replace a main digit the model is unsure of
-    # (serving.predictions.best_reading): a middle piece (a neighbour's fragment cut off) and the
-    # digit inside a frame do; the dark-ink reading only stands in for no digit
 
     def threshold(self, model_threshold: float) -> float:
         """The not-a-digit threshold this reading is judged by."""
@@ -298,33 +310,34 @@ class OtherReadings:
     dark: tuple[CleanInk | None, np.ndarray | None] | None = None  # the dark-ink reading's ink
     # and strokes, when they were found already (an image of either polarity)
 
-    def render(self) -> tuple[Alternative, ...]:
-        """The other readings: the middle pieces of strokes that a neighbour touching the digit
-        carried to the image's edge (segment.central_pieces); the digit inside a frame; the
-        dark-ink reading."""
+    def render(self, readings: Collection[Reading] = ALL_READINGS) -> tuple[Alternative, ...]:
+        """Those of the other readings asked for that the image has: the middle pieces of strokes
+        that a neighbour touching the digit carried to the image's edge; the digit inside a
+        frame; the dark-ink reading."""
         config = self.config
 
         def rendered(strokes: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
             return _rendered(self.ink, strokes, config, self.region)
 
-        readings = [] if config.pieces is None else [
-            Alternative(*rendered(piece), replaces_unsure=True)
+        found = [] if config.pieces is None or Reading.PIECE not in readings else [
+            Alternative(*rendered(piece), Reading.PIECE)
             for piece in central_pieces(self.strokes, config.pieces)]
-        unframed = None if config.frame is None else without_frame(self.strokes, config.frame)
+        unframed = (None if config.frame is None or Reading.FRAME not in readings
+                    else without_frame(self.strokes, config.frame))
         if unframed is not None:
             # A form's box whose sides line removal kept (too thick or too short for a line).
-            readings.append(Alternative(*rendered(unframed), GUESS_NOT_DIGIT,
-                                        replaces_unsure=True))
-        if self.light is not None and dark_marks_in_middle(self.light, config.ink):
+            found.append(Alternative(*rendered(unframed), Reading.FRAME, GUESS_NOT_DIGIT))
+        if (self.light is not None and Reading.DARK in readings
+                and dark_marks_in_middle(self.light, config.ink)):
             # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a
             # hole: the dark-ink reading is offered too, for when the model finds no digit in
             # the light one.
             dark_clean, dark = (self.dark if self.dark is not None
                                 else _digit_strokes(self.light, self.to_input, config, True))
             if dark_clean is not None and dark is not None:
-                readings.append(Alternative(*_rendered(dark_clean.rendering, dark, config),
-                                            GUESS_NOT_DIGIT))
-        return tuple(readings)
+                found.append(Alternative(*_rendered(dark_clean.rendering, dark, config),
+                                         Reading.DARK, GUESS_NOT_DIGIT))
+        return tuple(found)
 
 
 def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> PreparedImage:

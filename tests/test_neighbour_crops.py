@@ -17,7 +17,7 @@ from benchmarks.scenes import SPLITS, generate_scenes
 from serving.engine import DigitEngine, EngineConfig, ImageInput, Prediction, Status
 from serving.model import DEFAULT_MODEL_PATH
 from serving.predictions import SURE_REPLACEMENT, UNSURE_DIGIT, best_reading
-from serving.preprocess import Alternative, PreprocessConfig
+from serving.preprocess import Alternative, PreprocessConfig, Reading
 from serving.segment import SegmentConfig
 from tests.engine_paths import async_and_streamed
 
@@ -103,8 +103,8 @@ def test_only_a_sure_piece_of_another_digit_replaces_only_an_unsure_digit():
         return Prediction(Status.DIGIT, digit=value, confidence=confidence)
 
     pixels = np.zeros((28, 28), np.uint8)
-    piece = Alternative(pixels, (0, 0, 5, 5), replaces_unsure=True)
-    guess = Alternative(pixels, (0, 0, 5, 5), max_not_digit=0.5)
+    piece = Alternative(pixels, (0, 0, 5, 5), Reading.PIECE)
+    guess = Alternative(pixels, (0, 0, 5, 5), Reading.DARK, max_not_digit=0.5)
     unsure, sure = digit(5, UNSURE_DIGIT - 0.1), digit(5, UNSURE_DIGIT)
     seven = digit(7, SURE_REPLACEMENT)
     assert best_reading(unsure, [(seven, piece)]) == seven

@@ -20,7 +20,8 @@ from serving.preprocess import OtherReadings, PreprocessConfig, prepare_encoded
 from serving.waiting import futures_of, wait_all
 from tests.test_neighbour_crops import TOUCHING_BEFORE
 
-SURE_PHOTOS = range(6)  # form_boxes, tuning split: the model is sure of the main readings
+SURE_PHOTOS = range(1, 8)  # form_boxes, tuning split: the model is sure of the main readings
+# (≥ 0.98; tuning forms 0 and 8 are read at 0.96 and 0.97)
 
 
 @pytest.fixture(scope="module")
