@@ -69,7 +69,10 @@ REAL_SPLITS = {split.name: split for split in (
 class SetSizes:
     """How many images each set holds."""
 
-    per_kind: int = 250  # images per scene kind, ≥ 1 (the issue asks for ≥ 250)
+    per_kind: int = 1000  # images per scene kind, ≥ 1 (the issue asks for ≥ 250): at 250 one
+    # image is 0.4 points and a kind's figure has a standard error of about 1 point near 97 %, at
+    # 1,000 half a point (the test split's 8,000 scenes then use 8,000 of MNIST's 10,000 test
+    # digits, each once)
     continental: int = 504  # continental form photos, ≥ 1; a multiple of the 8 forms keeps them
     # balanced (the issue asks for ≥ 500)
     numbers: int = 350  # written numbers, ≥ 1; lengths 2–8 take turns (50 of each)
