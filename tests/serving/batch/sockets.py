@@ -50,14 +50,24 @@ def tcp_sockets(pids: set[int]) -> list[Socket]:
     for pid in pids:
         try:
             name = (PROC / str(pid) / "comm").read_text().strip()
-            links = [os.readlink(fd) for fd in (PROC / str(pid) / "fd").iterdir()]
+            fds = list((PROC / str(pid) / "fd").iterdir())
         except OSError:
-            continue
-        for link in links:
+            continue  # the process has ended
+        for link in filter(None, map(_link, fds)):
             inode = link[len("socket:["):-1] if link.startswith("socket:[") else None
             if inode in table:
                 found.append(Socket(pid, name, *table[inode]))
     return found
+
+
+def _link(fd: Path) -> str | None:
+    """What a file descriptor points to; None when it was closed since it was listed (a busy
+    raylet opens and closes sockets all the time: skipping its whole fd list on one closed fd made
+    the raylet look socketless)."""
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return None
 
 
 def is_loopback(address: str) -> bool:
