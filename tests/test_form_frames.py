@@ -21,7 +21,9 @@ from serving.predictions import (
     SURE_REPLACEMENT,
     UNSURE_DIGIT,
     Pending,
+    Prediction,
     Scores,
+    best_reading,
     outcome,
 )
 from serving.preprocess import Alternative, PreprocessConfig, Reading
@@ -68,6 +70,25 @@ def test_a_surer_reading_inside_the_frame_replaces_a_doubtful_digit(mnist, monke
     before, after = frame_replacing(mnist, DOUBTFUL_FRAMED, monkeypatch)
     for old, new in zip(before, after, strict=True):
         assert UNSURE_DIGIT <= old.confidence < DOUBTFUL_DIGIT <= SURE_FRAME <= new.confidence
+
+
+def test_only_the_frame_reading_replaces_a_doubtful_digit_and_only_when_surer():
+    def digit(value: int, confidence: float) -> Prediction:
+        return Prediction(Status.DIGIT, digit=value, confidence=confidence)
+
+    pixels = np.zeros((28, 28), np.uint8)
+    frame, piece, dark = (Alternative(pixels, (0, 0, 5, 5), reading)
+                          for reading in (Reading.FRAME, Reading.PIECE, Reading.DARK))
+    doubtful, sure = digit(5, DOUBTFUL_DIGIT - 0.01), digit(5, DOUBTFUL_DIGIT)
+    seven = digit(7, SURE_FRAME)
+    assert best_reading(doubtful, [(seven, frame)]) == seven
+    assert best_reading(doubtful, [(seven, piece)]) == doubtful  # pieces: only below UNSURE_DIGIT
+    assert best_reading(doubtful, [(seven, dark)]) == doubtful
+    assert best_reading(sure, [(seven, frame)]) == sure
+    assert best_reading(doubtful, [(digit(7, SURE_FRAME - 0.001), frame)]) == doubtful
+    assert best_reading(doubtful, [(digit(5, 1.0), frame)]) == doubtful  # the same digit
+    unsure = digit(5, UNSURE_DIGIT - 0.01)
+    assert best_reading(unsure, [(digit(7, SURE_REPLACEMENT), frame)]).digit == 7
 
 
 def frame_replacing(mnist, indices: tuple[int, ...], patch: pytest.MonkeyPatch) -> tuple[list, list]:
