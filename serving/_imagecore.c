@@ -892,6 +892,8 @@ done:
  * (values outside the range count in the end bins). A value's bin is trunc(clip((v - low) *
  * scale, 0, bins - 1)) with scale = bins / (high - low), computed in the values' own precision
  * (kind 'f' float32, 'd' float64); NaN counts in bin 0. */
+enum { LANES = 2, BLOCK = 512 }; /* quantiles' histograms, filled in turn; values binned at once */
+
 static PyObject *
 quantiles(PyObject *self, PyObject *args)
 {
@@ -904,6 +906,7 @@ quantiles(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     int64_t *counts = NULL;
+    uint32_t *lanes = NULL;
     Py_ssize_t wanted = fractions_view.len / 8;
     if (bins < 1 || !(high > low)) {
         PyErr_SetString(PyExc_ValueError, "quantiles need bins >= 1 and high > low");
@@ -915,33 +918,54 @@ quantiles(PyObject *self, PyObject *args)
     }
     if (!check_size(&out, wanted * 8, "out"))
         goto done;
-    counts = PyMem_Calloc(bins, sizeof(int64_t));
-    if (!counts) {
+    counts = PyMem_Malloc(bins * sizeof(int64_t));
+    lanes = PyMem_Calloc(LANES * bins, sizeof(uint32_t));
+    if (!counts || !lanes) {
         PyErr_NoMemory();
         goto done;
     }
     const double scale = (double)bins / (high - low);
     Py_ssize_t n;
     Py_BEGIN_ALLOW_THREADS
-    if (kind == 'f') {
-        const float *v = values.buf;
-        const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
-        n = values.len / 4;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            float x = (v[i] - flow) * fscale;
-            x = x > 0 ? (x < top ? x : top) : 0;
-            counts[(Py_ssize_t)x]++;
+    /* Bins are found a block at a time (a loop the compiler vectorises), then counted.
+     * Neighbouring pixels mostly fall in the same bin: counted in one histogram, each increment
+     * waited for the one before through memory. Consecutive values go to LANES histograms (one
+     * dependency chain each), summed at the end: the same counts. */
+    int32_t block[BLOCK];
+    const Py_ssize_t item = kind == 'f' ? 4 : 8;
+    n = values.len / item;
+    for (Py_ssize_t start = 0; start < n; start += BLOCK) {
+        Py_ssize_t m = n - start < BLOCK ? n - start : BLOCK;
+        if (kind == 'f') {
+            const float *v = (const float *)values.buf + start;
+            const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
+            for (Py_ssize_t j = 0; j < m; j++) {
+                float x = (v[j] - flow) * fscale;
+                x = x > 0 ? (x < top ? x : top) : 0;
+                block[j] = (int32_t)x;
+            }
         }
+        else { /* 'd' */
+            const double *v = (const double *)values.buf + start;
+            const double top = (double)(bins - 1);
+            for (Py_ssize_t j = 0; j < m; j++) {
+                double x = (v[j] - low) * scale;
+                x = x > 0 ? (x < top ? x : top) : 0;
+                block[j] = (int32_t)x;
+            }
+        }
+        Py_ssize_t j = 0;
+        for (; j + LANES <= m; j += LANES)
+            for (int lane = 0; lane < LANES; lane++)
+                lanes[lane * bins + block[j + lane]]++;
+        for (; j < m; j++)
+            lanes[block[j]]++;
     }
-    else { /* 'd' */
-        const double *v = values.buf;
-        const double top = (double)(bins - 1);
-        n = values.len / 8;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double x = (v[i] - low) * scale;
-            x = x > 0 ? (x < top ? x : top) : 0;
-            counts[(Py_ssize_t)x]++;
-        }
+    for (Py_ssize_t b = 0; b < bins; b++) {
+        int64_t total = 0;
+        for (int lane = 0; lane < LANES; lane++)
+            total += lanes[lane * bins + b];
+        counts[b] = total;
     }
     const double *fractions = fractions_view.buf;
     double *q = out.buf;
@@ -960,6 +984,7 @@ quantiles(PyObject *self, PyObject *args)
     result = Py_None;
 done:
     PyMem_Free(counts);
+    PyMem_Free(lanes);
     PyBuffer_Release(&values);
     PyBuffer_Release(&fractions_view);
     PyBuffer_Release(&out);
