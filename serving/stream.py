@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from serving.errors import InvalidRequestError
 from serving.predictions import ImageInput, Pending, Prediction, wants_alternatives
-from serving.waiting import when_done
+from serving.waiting import time_left, when_done
 
 if TYPE_CHECKING:
     from serving.engine import DigitEngine
@@ -95,12 +95,11 @@ class Stream:
 
     async def results(self, timeout_s: float | None,
                       ) -> AsyncIterator[list[tuple[int, Prediction]]]:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        start = time.monotonic()
         received, end = 0, None
         while end is None or received < end.submitted:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                items = [await asyncio.wait_for(self._done.get(), remaining)]
+                items = [await asyncio.wait_for(self._done.get(), time_left(timeout_s, start))]
             except TimeoutError:
                 raise TimeoutError(f"stream results not ready in time ({received} sent)") from None
             while not self._done.empty():
