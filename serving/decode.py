@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import math
 import struct
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from serving.errors import ImageTooLargeError, InvalidImageError
 from serving.imageops import quantiles, resampled
+from serving.png import plain_png
 
 # Pillow parsers we accept; its JPEG parser also opens phone-camera MPO files (format "MPO").
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
@@ -39,11 +41,7 @@ DEFAULT_LIMITS = ImageLimits()
 
 def open_image(data: bytes, limits: ImageLimits) -> Image.Image:
     """Parse the header only, enforcing the byte and pixel limits before any pixel is decoded."""
-    if not data:
-        raise InvalidImageError(f"the image is empty (0 bytes); send a {FORMATS_TEXT} file")
-    if len(data) > limits.max_encoded_bytes:
-        raise ImageTooLargeError(f"the image file has {len(data)} bytes; the limit is "
-                                 f"{limits.max_encoded_bytes} bytes")
+    check_bytes(data, limits)
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as err:
@@ -52,11 +50,70 @@ def open_image(data: bytes, limits: ImageLimits) -> Image.Image:
     except DECODE_ERRORS as err:
         raise InvalidImageError(f"cannot decode the image: not a {FORMATS_TEXT} file, or a "
                                 f"damaged one ({len(data)} bytes)") from err
-    width, height = image.size
+    check_pixels(*image.size, limits)
+    return image
+
+
+def check_bytes(data: bytes, limits: ImageLimits) -> None:
+    """Raise for an empty file or one beyond the byte limit."""
+    if not data:
+        raise InvalidImageError(f"the image is empty (0 bytes); send a {FORMATS_TEXT} file")
+    if len(data) > limits.max_encoded_bytes:
+        raise ImageTooLargeError(f"the image file has {len(data)} bytes; the limit is "
+                                 f"{limits.max_encoded_bytes} bytes")
+
+
+def check_pixels(width: int, height: int, limits: ImageLimits) -> None:
+    """Raise for a header whose size is beyond the pixel limit."""
     if width * height > limits.max_pixels:
         raise ImageTooLargeError(f"the image is {width}×{height} = {width * height} pixels; the "
                                  f"limit is {limits.max_pixels} (downscale it before sending)")
-    return image
+
+
+def decode_gray(data: bytes, limits: ImageLimits, work_side: int) -> tuple[np.ndarray, float]:
+    """(grey image 0–1 with the longer side at most work_side, input px per returned px) of an
+    image file, EXIF-rotated, transparency composited on its background.
+
+    Raises InvalidImageError for empty or undecodable data, ImageTooLargeError beyond `limits`.
+    """
+    check_bytes(data, limits)
+    plain = _plain_png_gray(data, limits, work_side)
+    if plain is not None:
+        return plain
+    image = open_image(data, limits)
+    original_side = max(image.size)
+    try:
+        if image.format in ("JPEG", "MPO"):
+            # The JPEG decoder can scale by 1/2, 1/4 or 1/8 while decoding, and decode the grey
+            # (luma) plane alone: far less work. (Luma instead of grey from decoded RGB for small
+            # photos: 0 of 3,560 heldout answers changed, 8 scene kinds × 300, 160 continental
+            # forms, 1,000 non-digits; sticky-note photos decode 1.5× as fast.)
+            factor = min(1.0, work_side / original_side)
+            image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
+        gray = pil_to_gray(image, work_side)
+    except DECODE_ERRORS as err:
+        raise InvalidImageError(f"the image file is damaged or truncated ({FORMATS_TEXT} "
+                                f"expected): {type(err).__name__}") from err
+    return gray, original_side / max(gray.shape)
+
+
+def _plain_png_gray(data: bytes, limits: ImageLimits,
+                    work_side: int) -> tuple[np.ndarray, float] | None:
+    """decode_gray of a plain PNG (serving.png), decoded without Pillow; None for any other
+    file, and for a damaged PNG (Pillow then says what is wrong with it)."""
+    png = plain_png(data)
+    if png is None:
+        return None
+    check_pixels(png.width, png.height, limits)
+    pixels = png.pixels()
+    if pixels is None:
+        return None
+    original_side = max(png.width, png.height)
+    factor = work_side / original_side
+    gray = (_la_to_gray(pixels, factor) if png.has_alpha
+            else _l_to_gray(Image.fromarray(pixels, "L"), factor))
+    return gray, original_side / max(gray.shape)
 
 
 def pil_to_gray(image: Image.Image, work_side: int) -> np.ndarray:
@@ -66,19 +123,28 @@ def pil_to_gray(image: Image.Image, work_side: int) -> np.ndarray:
         return resize(array_to_unit(np.asarray(image)), factor)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if not has_alpha:
-        if image.mode != "L":  # a JPEG decodes to L itself (decode_gray's draft)
-            image = image.convert("L")
-        if factor < 1:
-            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            image = image.resize(size, Image.Resampling.BOX)
-        values = np.asarray(image, dtype=np.float32)
-        values *= np.float32(1 / 255)
-        return values
+        # A JPEG decodes to L itself (decode_gray's draft).
+        return _l_to_gray(image if image.mode == "L" else image.convert("L"), factor)
     if image.mode not in ("RGBA", "LA"):
         image = image.convert("RGBA")  # applies a palette's or a colour key's transparency
+    return _la_to_gray(np.asarray(image.convert("LA")), factor)
+
+
+def _l_to_gray(image: Image.Image, factor: float) -> np.ndarray:
+    """float32 [0, 1] of an "L" image, box-filtered by `factor` when it is below 1."""
+    if factor < 1:
+        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+        image = image.resize(size, Image.Resampling.BOX)
+    values = np.asarray(image, dtype=np.float32)
+    values *= np.float32(1 / 255)
+    return values
+
+
+def _la_to_gray(pixels: np.ndarray, factor: float) -> np.ndarray:
+    """float32 [0, 1] of uint8 [H, W, 2] "LA" pixels composited on paper, resized by `factor`."""
     # Compositing commutes with the box filter, so flatten first and resize one float channel:
     # a premultiplied RGBA (or LA) resize cost 0.6 ms of a 1.3 ms canvas decode at 289 px.
-    values = np.asarray(image.convert("LA"), dtype=np.float32) * np.float32(1 / 255)
+    values = pixels.astype(np.float32) * np.float32(1 / 255)
     return resize(composite(values[..., 0], values[..., 1]), factor)
 
 

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from serving.decode import ImageLimits
+from serving.decode import ImageLimits, decode_gray
 from serving.imageops import mask_box
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES
 from serving.number_line import NumberLine, number_line
@@ -21,7 +21,6 @@ from serving.preprocess import (
     CleanInk,
     PreprocessConfig,
     clean_ink,
-    decode_gray,
     prepare_raw,
 )
 from serving.segment import Lattice, SegmentConfig, lattice_of, piece_prior

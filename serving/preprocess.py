@@ -8,18 +8,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import ImageOps
 
 from serving.components import ComponentConfig, choose_digit, digit_likeness
 from serving.decode import (
-    DECODE_ERRORS,
     DEFAULT_LIMITS,
-    FORMATS_TEXT,
     ImageLimits,
     array_to_unit,
     composite,
-    open_image,
-    pil_to_gray,
+    decode_gray,
     resize,
 )
 from serving.errors import InvalidImageError
@@ -172,27 +168,6 @@ def prepare_encoded(
     Raises InvalidImageError for empty or undecodable data, ImageTooLargeError beyond `limits`.
     """
     return _prepare_gray(*decode_gray(data, limits, config.work_side), config)
-
-
-def decode_gray(data: bytes, limits: ImageLimits, work_side: int) -> tuple[np.ndarray, float]:
-    """(grey image 0–1 with the longer side at most work_side, input px per returned px) of an
-    image file, EXIF-rotated, transparency composited on its background."""
-    image = open_image(data, limits)
-    original_side = max(image.size)
-    try:
-        if image.format in ("JPEG", "MPO"):
-            # The JPEG decoder can scale by 1/2, 1/4 or 1/8 while decoding, and decode the grey
-            # (luma) plane alone: far less work. (Luma instead of grey from decoded RGB for small
-            # photos: 0 of 3,560 heldout answers changed, 8 scene kinds × 300, 160 continental
-            # forms, 1,000 non-digits; sticky-note photos decode 1.5× as fast.)
-            factor = min(1.0, work_side / original_side)
-            image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
-        ImageOps.exif_transpose(image, in_place=True)  # no copy of the pixels
-        gray = pil_to_gray(image, work_side)
-    except DECODE_ERRORS as err:
-        raise InvalidImageError(f"the image file is damaged or truncated ({FORMATS_TEXT} "
-                                f"expected): {type(err).__name__}") from err
-    return gray, original_side / max(gray.shape)
 
 
 def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) -> PreparedImage:
