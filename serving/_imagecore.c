@@ -839,10 +839,70 @@ done:
 
 /* --- blur and histogram --------------------------------------------------------------------- */
 
+/* Row k of an h × w image grown by 2 px on every side, edges repeated (w + 4 values). */
+static void
+grown_row(const float *in, Py_ssize_t h, Py_ssize_t w, Py_ssize_t k, float *row)
+{
+    const float *src = in + (k < 2 ? 0 : (k - 2 >= h ? h - 1 : k - 2)) * w;
+    row[0] = row[1] = src[0];
+    memcpy(row + 2, src, w * sizeof(float));
+    row[w + 2] = row[w + 3] = src[w - 1];
+}
+
+static void
+add_rows(float *restrict sum, const float *restrict p, const float *restrict q, Py_ssize_t n)
+{
+    for (Py_ssize_t x = 0; x < n; x++)
+        sum[x] = p[x] + q[x];
+}
+
+/* out[x] = the [1, 1] sums of line[x..x+4] taken four times (the same additions as four
+ * passes over the line), scaled: each in registers, as a pass's stores feeding the next pass's
+ * loads one value over stalled the passes. */
+static void
+across_sums(const float *restrict line, float *restrict out, Py_ssize_t w, float scale)
+{
+    for (Py_ssize_t x = 0; x < w; x++) {
+        float a0 = line[x + 1] + line[x], a1 = line[x + 2] + line[x + 1];
+        float a2 = line[x + 3] + line[x + 2], a3 = line[x + 4] + line[x + 3];
+        float b0 = a1 + a0, b1 = a2 + a1, b2 = a3 + a2;
+        float c0 = b1 + b0, c1 = b2 + b1;
+        out[x] = (c1 + c0) * scale;
+    }
+}
+
+/* pair_sums' work: `rows` holds 8 × (w + 4) floats. */
+static void
+blur_rows(const float *in, Py_ssize_t h, Py_ssize_t w, float *o, float *rows)
+{
+    const float scale = 1.0f / 256.0f;
+    Py_ssize_t gw = w + 4;
+    float *grown[2] = {rows, rows + gw}, *once[2] = {rows + 2 * gw, rows + 3 * gw};
+    float *twice[2] = {rows + 4 * gw, rows + 5 * gw}, *thrice[2] = {rows + 6 * gw, rows + 7 * gw};
+    for (Py_ssize_t k = 0; k < h + 4; k++) {
+        grown_row(in, h, w, k, grown[k & 1]);
+        if (k < 1)
+            continue;
+        add_rows(once[(k - 1) & 1], grown[k & 1], grown[(k - 1) & 1], gw);
+        if (k < 2)
+            continue;
+        add_rows(twice[(k - 2) & 1], once[(k - 1) & 1], once[(k - 2) & 1], gw);
+        if (k < 3)
+            continue;
+        add_rows(thrice[(k - 3) & 1], twice[(k - 2) & 1], twice[(k - 3) & 1], gw);
+        if (k < 4)
+            continue;
+        float *line = grown[(k - 1) & 1]; /* free now: the row down becomes the line across */
+        add_rows(line, thrice[(k - 3) & 1], thrice[(k - 4) & 1], gw);
+        across_sums(line, o + (k - 4) * w, w, scale);
+    }
+}
+
 /* pair_sums(values: float32 [h*w], h, w, out: float32 [h*w]) -> None
  * The binomial 5 × 5 blur of an image grown by 2 px on every side (edges repeated): [1, 1] summed
  * four times down, then four times across, then scaled by 1/256, in numpy's order of float32
- * operations. */
+ * operations. Down, each row's four sums are made as the grown image's rows arrive (two rows of
+ * each kind kept, by parity), so every pass is over one row held in cache. */
 static PyObject *
 pair_sums(PyObject *self, PyObject *args)
 {
@@ -851,38 +911,24 @@ pair_sums(PyObject *self, PyObject *args)
     if (!parse_image(args, &values, &h, &w, &out, 4, 4))
         return NULL;
     PyObject *result = NULL;
-    float *down = NULL;
+    float *rows = NULL;
     Py_ssize_t gw = w + 4;
     if (h < 1 || w < 1) {
         PyErr_SetString(PyExc_ValueError, "an image to blur needs at least one pixel");
         goto done;
     }
-    down = PyMem_Malloc((h + 4) * gw * sizeof(float));
-    if (!down) {
+    rows = PyMem_Malloc(8 * gw * sizeof(float)); /* the last two grown rows, and of each sum */
+    if (!rows) {
         PyErr_NoMemory();
         goto done;
     }
-    float *o = out.buf;
-    const float scale = 1.0f / 256.0f;
     Py_BEGIN_ALLOW_THREADS
-    grow_edges(values.buf, (char *)down, h, w, 2, sizeof(float));
-    for (Py_ssize_t pass = 0; pass < 4; pass++) /* rows h+4 → h: row y becomes y + (y + 1) */
-        for (Py_ssize_t y = 0; y < h + 3 - pass; y++)
-            for (Py_ssize_t x = 0; x < gw; x++)
-                down[y * gw + x] = down[(y + 1) * gw + x] + down[y * gw + x];
-    for (Py_ssize_t y = 0; y < h; y++) {
-        float *line = down + y * gw;
-        for (Py_ssize_t pass = 0; pass < 4; pass++)
-            for (Py_ssize_t x = 0; x < w + 3 - pass; x++)
-                line[x] = line[x + 1] + line[x];
-        for (Py_ssize_t x = 0; x < w; x++)
-            o[y * w + x] = line[x] * scale;
-    }
+    blur_rows(values.buf, h, w, out.buf, rows);
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
-    PyMem_Free(down);
+    PyMem_Free(rows);
     PyBuffer_Release(&values);
     PyBuffer_Release(&out);
     return result;
