@@ -341,37 +341,53 @@ boundary(PyObject *self, PyObject *args)
     return released(PyLong_FromSsize_t(found), &mask, &out);
 }
 
-/* group_counts(labels: int32 [h*w], mask: uint8 [h*w], h, w, count, pixels: int64 [count+1],
- *              edges: int64 [count+1]) -> None
- * Per label 1..count: its pixels, and those of its pixels on the mask's boundary (a 4-neighbour
- * outside the mask or the image). Label 0 and labels beyond count are not counted. */
+/* mask_groups(labels: int32 [h*w] (in place), mask: uint8 [h*w], h, w, count,
+ *             pixels: int64 [count+1], edges: int64 [count+1], boxes: int64 [(count+1)*4]) -> None
+ * Labels of a grown mask (its strokes joined) kept where `mask` is set and zeroed elsewhere; per
+ * label 1..count, its pixels left, those on the boundary of `mask` (a 4-neighbour outside it or
+ * the image), and their box (top, bottom, left, right; exclusive ends); label 0 counts nothing
+ * and has the box (max, 0, max, 0), as `boxes`. One pass for what took three. */
 static PyObject *
-group_counts(PyObject *self, PyObject *args)
+mask_groups(PyObject *self, PyObject *args)
 {
-    Py_buffer labels_view, mask_view, pixels_view, edges_view;
+    Py_buffer labels_view, mask_view, pixels_view, edges_view, boxes_view;
     Py_ssize_t h, w, count;
-    if (!PyArg_ParseTuple(args, "y*y*nnnw*w*", &labels_view, &mask_view, &h, &w, &count,
-                          &pixels_view, &edges_view))
+    if (!PyArg_ParseTuple(args, "w*y*nnnw*w*w*", &labels_view, &mask_view, &h, &w, &count,
+                          &pixels_view, &edges_view, &boxes_view))
         return NULL;
     PyObject *result = NULL;
     if (!check_size(&labels_view, h * w * 4, "labels") || !check_size(&mask_view, h * w, "mask")
             || !check_size(&pixels_view, (count + 1) * 8, "pixels")
-            || !check_size(&edges_view, (count + 1) * 8, "edges"))
+            || !check_size(&edges_view, (count + 1) * 8, "edges")
+            || !check_size(&boxes_view, (count + 1) * 4 * 8, "boxes"))
         goto done;
-    const int32_t *labels = labels_view.buf;
+    int32_t *labels = labels_view.buf;
     const uint8_t *m = mask_view.buf;
-    int64_t *pixels = pixels_view.buf, *edges = edges_view.buf;
+    int64_t *pixels = pixels_view.buf, *edges = edges_view.buf, *box = boxes_view.buf;
     Py_BEGIN_ALLOW_THREADS
     memset(pixels, 0, (count + 1) * 8);
     memset(edges, 0, (count + 1) * 8);
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        box[4 * i] = box[4 * i + 2] = INT64_MAX;
+        box[4 * i + 1] = box[4 * i + 3] = 0;
+    }
     for (Py_ssize_t y = 0; y < h; y++)
         for (Py_ssize_t x = 0; x < w; x++) {
             Py_ssize_t i = y * w + x;
+            if (!m[i]) {
+                labels[i] = 0;
+                continue;
+            }
             int32_t k = labels[i];
             if (k <= 0 || k > count)
                 continue;
             pixels[k]++;
             edges[k] += on_boundary(m, h, w, y, x);
+            int64_t *b = box + 4 * k;
+            if (y < b[0]) b[0] = y;
+            if (y + 1 > b[1]) b[1] = y + 1;
+            if (x < b[2]) b[2] = x;
+            if (x + 1 > b[3]) b[3] = x + 1;
         }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
@@ -381,6 +397,7 @@ done:
     PyBuffer_Release(&mask_view);
     PyBuffer_Release(&pixels_view);
     PyBuffer_Release(&edges_view);
+    PyBuffer_Release(&boxes_view);
     return result;
 }
 
@@ -1540,7 +1557,8 @@ static PyMethodDef methods[] = {
     {"ends", ends, METH_VARARGS, "Leftmost and rightmost pixel of each label."},
     {"run_lengths", run_lengths, METH_VARARGS, "Horizontal run length of each mask pixel."},
     {"short_runs", short_runs, METH_VARARGS, "Mask pixels in short vertical / horizontal runs."},
-    {"group_counts", group_counts, METH_VARARGS, "Pixels and boundary pixels per label."},
+    {"mask_groups", mask_groups, METH_VARARGS, "Labels within a mask, and each one's pixels, "
+     "boundary pixels and box."},
     {"surround_shares", surround_shares, METH_VARARGS, "Share of each label's surroundings "
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},

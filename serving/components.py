@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving.imageops import (
-    component_boxes,
-    group_counts,
     label_components,
     mask_box,
+    mask_groups,
     max_filter,
     stroke_width,
     surround_shares,
@@ -92,9 +91,8 @@ def stroke_groups(mask: np.ndarray, config: ComponentConfig,
     radius = round(config.group_radius * max(height, width))
     joined = max_filter(mask, 2 * radius + 1) if radius else mask
     labels, count = label_components(joined)
-    labels = labels * mask  # np.where(mask, labels, 0) at a sixth of its cost
-    ink, edge = group_counts(labels, mask, count)  # pixels, and those on the mask's boundary
-    boxes = component_boxes(labels, count)
+    # Each group's mask pixels: how many, how many on the mask's boundary, and their box.
+    labels, ink, edge, boxes = mask_groups(labels, mask, count)
     top, left = boxes[:, 0] == 0, boxes[:, 2] == 0
     bottom, right = boxes[:, 1] >= height, boxes[:, 3] >= width
     tall = boxes[:, 1] - boxes[:, 0] >= 0.9 * height

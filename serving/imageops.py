@@ -122,14 +122,19 @@ def _boundary(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return out, _imagecore.boundary(mask, *mask.shape, out)
 
 
-def group_counts(labels: np.ndarray, mask: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per label 0..count (label 0 counts nothing): (its pixels, those of them on the boundary of
-    the bool `mask`, with a 4-neighbour outside it or the image), int64 [count + 1] each."""
-    labels = np.ascontiguousarray(labels, dtype=np.int32)
+def mask_groups(labels: np.ndarray, mask: np.ndarray,
+                count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of a bool `mask` labelled on a grown copy of it (strokes joined), `labels` 0..count:
+    (the labels where the mask is set, 0 elsewhere; per label, int64 [count + 1]: its mask pixels,
+    those on the mask's boundary (a 4-neighbour outside it or the image), and [count + 1, 4] their
+    box as component_boxes gives it). Label 0 counts nothing. `labels` as label_components gives
+    them (int32, C-ordered) are changed in place and returned; others are copied first."""
+    kept = np.require(labels, np.int32, ["C_CONTIGUOUS", "WRITEABLE"])
     mask = np.ascontiguousarray(mask, dtype=bool)
     pixels, edges = np.empty(count + 1, np.int64), np.empty(count + 1, np.int64)
-    _imagecore.group_counts(labels, mask, *labels.shape, count, pixels, edges)
-    return pixels, edges
+    boxes = np.empty((count + 1, 4), np.int64)
+    _imagecore.mask_groups(kept, mask, *kept.shape, count, pixels, edges, boxes)
+    return kept, pixels, edges, boxes
 
 
 def surround_shares(labels: np.ndarray, near: np.ndarray, covered: np.ndarray, tone: np.ndarray,

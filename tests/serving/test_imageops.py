@@ -10,11 +10,11 @@ from serving.imageops import (
     boundary,
     component_boxes,
     component_ends,
-    group_counts,
     in_blocks,
     label_components,
     line_search,
     mask_box,
+    mask_groups,
     max_filter,
     min_filter,
     odd_reflected,
@@ -269,14 +269,18 @@ def test_resampled_refuses_a_kernel_it_lacks():
         resampled(np.zeros((4, 4), np.float32), 2, 2, Image.Resampling.HAMMING)
 
 
-def test_group_counts_are_bincounts_of_labels_and_of_boundary_labels():
+def test_mask_groups_are_masked_labels_their_bincounts_and_boxes():
     mask = np.random.default_rng(10).random((30, 40)) < 0.4
-    labels, count = label_components(mask)
-    pixels, edges = group_counts(labels, mask, count)
-    expected = np.bincount(labels.ravel(), minlength=count + 1)
+    joined, count = label_components(max_filter(mask, 3))
+    expected_labels = np.where(mask, joined, 0)
+    labels, pixels, edges, boxes = mask_groups(joined, mask, count)
+    np.testing.assert_array_equal(labels, expected_labels)
+    expected = np.bincount(expected_labels.ravel(), minlength=count + 1)
     expected[0] = 0
     np.testing.assert_array_equal(pixels, expected)
-    np.testing.assert_array_equal(edges, np.bincount(labels[boundary(mask)], minlength=count + 1))
+    np.testing.assert_array_equal(edges, np.bincount(expected_labels[boundary(mask)],
+                                                     minlength=count + 1))
+    np.testing.assert_array_equal(boxes, component_boxes(expected_labels, count))
 
 
 @pytest.mark.parametrize("way", [0.4, 0.75])
