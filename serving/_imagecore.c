@@ -1348,6 +1348,33 @@ mark_band_lines(const uint8_t *band, Py_ssize_t rows, Py_ssize_t w, Py_ssize_t g
     }
 }
 
+/* tilt_shifts(tans: float64 [tilts], tilts, w, out: int64 [tilts*w]) -> None
+ * Per tilt k, the rows column x moves down so that lines at that tilt lie along rows:
+ * round(x · tans[k]) (halves to even, as numpy), less the least of them (all ≥ 0). */
+static PyObject *
+tilt_shifts(PyObject *self, PyObject *args)
+{
+    Py_buffer tans_view, out;
+    Py_ssize_t tilts, w;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &tans_view, &tilts, &w, &out))
+        return NULL;
+    if (!check_size(&tans_view, tilts * 8, "tans") || !check_size(&out, tilts * w * 8, "out"))
+        return released(NULL, &tans_view, &out);
+    const double *tans = tans_view.buf;
+    int64_t *shifts = out.buf;
+    for (Py_ssize_t k = 0; k < tilts; k++) {
+        int64_t *shift = shifts + k * w, least = 0;
+        for (Py_ssize_t x = 0; x < w; x++) {
+            shift[x] = (int64_t)nearbyint((double)x * tans[k]);
+            if (x == 0 || shift[x] < least)
+                least = shift[x];
+        }
+        for (Py_ssize_t x = 0; x < w; x++)
+            shift[x] -= least;
+    }
+    return released(Py_NewRef(Py_None), &tans_view, &out);
+}
+
 /* line_search(thin: uint8 [h*w], h, w, gap, tilts, shifts: int64 [tilts*w], rules,
  *             lengths: float64 [rules*3], uses: uint8 [tilts*rules], out: uint8 [rules*h*w]) -> None
  * For each tilt k, `thin` sheared by its column shifts (shifts[k], each ≥ 0), and for each rule r
@@ -1563,6 +1590,7 @@ static PyMethodDef methods[] = {
      "nearly as dark as its ink."},
     {"boundary", boundary, METH_VARARGS, "Mask pixels with a 4-neighbour outside the mask."},
     {"rank", rank, METH_VARARGS, "Size × size min or max filter, edges grown by lead px."},
+    {"tilt_shifts", tilt_shifts, METH_VARARGS, "Column shifts that level lines at each tilt."},
     {"line_search", line_search, METH_VARARGS, "Line pixels at several tilts and rules."},
     {"mask_box", mask_box, METH_VARARGS, "Box of a mask's set pixels, or None."},
     {"pool_any", pool_any, METH_VARARGS, "Whether any pixel of each block is set."},

@@ -171,6 +171,16 @@ def short_runs(mask: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
     return down, across
 
 
+def tilt_shifts(tans: np.ndarray, width: int) -> np.ndarray:
+    """int64 [tilts, width]: per tilt (its tangent), how many rows column x moves down so that
+    lines at that tilt lie along rows: round(x · tan), less the least of the row (line_search's
+    `shifts`)."""
+    tans = np.ascontiguousarray(tans, dtype=np.float64)
+    out = np.empty((tans.size, width), np.int64)
+    _imagecore.tilt_shifts(tans, tans.size, width, out)
+    return out
+
+
 def line_search(thin: np.ndarray, shifts: np.ndarray, gap: int,
                 lengths: Sequence[tuple[float, float, float]], uses: np.ndarray) -> np.ndarray:
     """bool [rules, H, W]: per rule, the pixels of `thin` (bool [H, W]) on straight lines at the

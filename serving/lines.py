@@ -21,6 +21,7 @@ from serving.imageops import (
     pooled_any,
     run_lengths,
     short_runs,
+    tilt_shifts,
 )
 
 
@@ -194,8 +195,7 @@ class LineSearch:
 
     tans: np.ndarray  # float [tilts]: the tangent of each tilt searched, ascending
     uses: np.ndarray  # bool [tilts, rules]: which rules search each tilt
-    lengths: tuple[tuple[float, float, float], ...]  # per rule (free_length, border_length,
-    # edge_margin)
+    lengths: np.ndarray  # float64 [rules, 3]: per rule (free_length, border_length, edge_margin)
     pool_above_px: int  # the first rule's: images this long are searched at half resolution
 
     @classmethod
@@ -203,12 +203,11 @@ class LineSearch:
         angles = sorted({angle for rule in rules for angle in rule.angles_deg})
         return cls(np.array([math.tan(math.radians(angle)) for angle in angles]),
                    np.array([[angle in rule.angles_deg for rule in rules] for angle in angles]),
-                   tuple((rule.free_length, rule.border_length, rule.edge_margin)
-                         for rule in rules), rules[0].pool_above_px)
+                   np.array([(rule.free_length, rule.border_length, rule.edge_margin)
+                             for rule in rules], np.float64), rules[0].pool_above_px)
 
     def pixels(self, thin: np.ndarray, gap: int) -> list[np.ndarray]:
         """Per rule, the pixels of `thin` on near-horizontal straight runs that are lines, gaps
         up to `gap` px bridged."""
-        shifts = np.round(np.arange(thin.shape[1]) * self.tans[:, None]).astype(np.int64)
-        shifts -= shifts.min(axis=1, keepdims=True)
-        return list(line_search(thin, shifts, gap, self.lengths, self.uses))
+        return list(line_search(thin, tilt_shifts(self.tans, thin.shape[1]), gap, self.lengths,
+                                self.uses))

@@ -25,6 +25,7 @@ from serving.imageops import (
     resampled,
     run_lengths,
     short_runs,
+    tilt_shifts,
     stroke_width,
     surround_shares,
 )
@@ -378,6 +379,15 @@ def test_the_line_search_equals_its_definition(seed):
         expected = line_search_by_hand(thin, shifts, gap, lengths, uses)
         np.testing.assert_array_equal(line_search(thin, shifts, gap, lengths, uses), expected)
         assert expected.any()  # each case finds lines
+
+
+@pytest.mark.parametrize("width", [1, 2, 37, 192])
+def test_tilt_shifts_equal_their_numpy_definition(width):
+    angles = np.radians(np.random.default_rng(width).uniform(-12, 12, 9))
+    tans = np.concatenate([np.tan(angles), [0.0, 0.5, -0.5, 0.25, -1.5 / 3]])  # exact halves too
+    expected = np.round(np.arange(width) * tans[:, None]).astype(np.int64)
+    expected -= expected.min(axis=1, keepdims=True)
+    np.testing.assert_array_equal(tilt_shifts(tans, width), expected)
 
 
 def test_the_line_search_refuses_shapes_that_disagree():
