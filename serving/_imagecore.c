@@ -951,13 +951,74 @@ done:
     return result;
 }
 
+/* Quantiles come from a histogram: a value's bin is trunc(clip((v - low) * scale, 0, bins - 1))
+ * with scale = bins / (high - low), computed in the values' own precision; NaN counts in bin 0.
+ * Bins are found a block at a time (a loop the compiler vectorises), then counted. Neighbouring
+ * pixels mostly fall in the same bin: counted in one histogram, each increment waited for the one
+ * before through memory. Consecutive values go to LANES histograms (one dependency chain each),
+ * summed at the end: the same counts. */
+enum { LANES = 2, BLOCK = 512 };
+
+static void
+bin_floats(const float *v, Py_ssize_t m, double low, double scale, Py_ssize_t bins, int32_t *block)
+{
+    const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
+    for (Py_ssize_t j = 0; j < m; j++) {
+        float x = (v[j] - flow) * fscale;
+        x = x > 0 ? (x < top ? x : top) : 0;
+        block[j] = (int32_t)x;
+    }
+}
+
+static void
+bin_doubles(const double *v, Py_ssize_t m, double low, double scale, Py_ssize_t bins,
+            int32_t *block)
+{
+    const double top = (double)(bins - 1);
+    for (Py_ssize_t j = 0; j < m; j++) {
+        double x = (v[j] - low) * scale;
+        x = x > 0 ? (x < top ? x : top) : 0;
+        block[j] = (int32_t)x;
+    }
+}
+
+static void
+count_bins(const int32_t *block, Py_ssize_t m, uint32_t *lanes, Py_ssize_t bins)
+{
+    Py_ssize_t j = 0;
+    for (; j + LANES <= m; j += LANES)
+        for (int lane = 0; lane < LANES; lane++)
+            lanes[lane * bins + block[j + lane]]++;
+    for (; j < m; j++)
+        lanes[block[j]]++;
+}
+
+/* The quantiles at `fractions` of the n values counted in `lanes`, linear inside a bin. */
+static void
+lane_quantiles(const uint32_t *lanes, Py_ssize_t bins, Py_ssize_t n, double low, double scale,
+               const double *fractions, Py_ssize_t wanted, double *q)
+{
+    for (Py_ssize_t k = 0; k < wanted; k++) {
+        double rank = fractions[k] * (double)n;
+        /* The first bin whose cumulative count reaches the rank (the last bin at most). */
+        Py_ssize_t found = 0;
+        int64_t before = 0, here = 0;
+        for (;; found++) {
+            here = 0;
+            for (int lane = 0; lane < LANES; lane++)
+                here += lanes[lane * bins + found];
+            if (found >= bins - 1 || (double)(before + here) >= rank)
+                break;
+            before += here;
+        }
+        double within = (rank - (double)before) / (double)(here > 1 ? here : 1);
+        q[k] = low + ((double)found + within) / scale;
+    }
+}
+
 /* quantiles(values [n], kind, low, high, bins, fractions: float64 [k], out: float64 [k]) -> None
  * Quantiles of values within [low, high] from a histogram of `bins` bins, linear inside a bin
- * (values outside the range count in the end bins). A value's bin is trunc(clip((v - low) *
- * scale, 0, bins - 1)) with scale = bins / (high - low), computed in the values' own precision
- * (kind 'f' float32, 'd' float64); NaN counts in bin 0. */
-enum { LANES = 2, BLOCK = 512 }; /* quantiles' histograms, filled in turn; values binned at once */
-
+ * (values outside the range count in the end bins); kind 'f' float32, 'd' float64. */
 static PyObject *
 quantiles(PyObject *self, PyObject *args)
 {
@@ -969,7 +1030,6 @@ quantiles(PyObject *self, PyObject *args)
                           &fractions_view, &out))
         return NULL;
     PyObject *result = NULL;
-    int64_t *counts = NULL;
     uint32_t *lanes = NULL;
     Py_ssize_t wanted = fractions_view.len / 8;
     if (bins < 1 || !(high > low)) {
@@ -982,75 +1042,97 @@ quantiles(PyObject *self, PyObject *args)
     }
     if (!check_size(&out, wanted * 8, "out"))
         goto done;
-    counts = PyMem_Malloc(bins * sizeof(int64_t));
     lanes = PyMem_Calloc(LANES * bins, sizeof(uint32_t));
-    if (!counts || !lanes) {
+    if (!lanes) {
         PyErr_NoMemory();
         goto done;
     }
     const double scale = (double)bins / (high - low);
-    Py_ssize_t n;
     Py_BEGIN_ALLOW_THREADS
-    /* Bins are found a block at a time (a loop the compiler vectorises), then counted.
-     * Neighbouring pixels mostly fall in the same bin: counted in one histogram, each increment
-     * waited for the one before through memory. Consecutive values go to LANES histograms (one
-     * dependency chain each), summed at the end: the same counts. */
     int32_t block[BLOCK];
-    const Py_ssize_t item = kind == 'f' ? 4 : 8;
-    n = values.len / item;
+    const Py_ssize_t n = values.len / (kind == 'f' ? 4 : 8);
     for (Py_ssize_t start = 0; start < n; start += BLOCK) {
         Py_ssize_t m = n - start < BLOCK ? n - start : BLOCK;
-        if (kind == 'f') {
-            const float *v = (const float *)values.buf + start;
-            const float flow = (float)low, fscale = (float)scale, top = (float)(bins - 1);
-            for (Py_ssize_t j = 0; j < m; j++) {
-                float x = (v[j] - flow) * fscale;
-                x = x > 0 ? (x < top ? x : top) : 0;
-                block[j] = (int32_t)x;
-            }
-        }
-        else { /* 'd' */
-            const double *v = (const double *)values.buf + start;
-            const double top = (double)(bins - 1);
-            for (Py_ssize_t j = 0; j < m; j++) {
-                double x = (v[j] - low) * scale;
-                x = x > 0 ? (x < top ? x : top) : 0;
-                block[j] = (int32_t)x;
-            }
-        }
-        Py_ssize_t j = 0;
-        for (; j + LANES <= m; j += LANES)
-            for (int lane = 0; lane < LANES; lane++)
-                lanes[lane * bins + block[j + lane]]++;
-        for (; j < m; j++)
-            lanes[block[j]]++;
+        if (kind == 'f')
+            bin_floats((const float *)values.buf + start, m, low, scale, bins, block);
+        else
+            bin_doubles((const double *)values.buf + start, m, low, scale, bins, block);
+        count_bins(block, m, lanes, bins);
     }
-    for (Py_ssize_t b = 0; b < bins; b++) {
-        int64_t total = 0;
-        for (int lane = 0; lane < LANES; lane++)
-            total += lanes[lane * bins + b];
-        counts[b] = total;
+    lane_quantiles(lanes, bins, n, low, scale, fractions_view.buf, wanted, out.buf);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyMem_Free(lanes);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&fractions_view);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* stroke_ink(ink: float32 [h*w], strokes: uint8 [h*w], near: uint8 [h*w], h, w, noise,
+ *            out: float32 [h*w]) -> None
+ * A digit's ink scaled to 0–1: level is the median of ink over the strokes (as quantiles over
+ * [-1, 1] in 4096 bins), floor = max(2 noise, 0.15 level); out = clip((ink - floor) / max(level
+ * - floor, 1e-6), 0, 1) where `near` is set, 0 elsewhere, in float32 as numpy computes it. */
+static PyObject *
+stroke_ink(PyObject *self, PyObject *args)
+{
+    Py_buffer ink_view, strokes_view, near_view, out;
+    Py_ssize_t h, w;
+    double noise;
+    if (!PyArg_ParseTuple(args, "y*y*y*nndw*", &ink_view, &strokes_view, &near_view, &h, &w,
+                          &noise, &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *lanes = NULL;
+    Py_ssize_t n = h * w;
+    const Py_ssize_t bins = 4096;
+    if (!check_size(&ink_view, n * 4, "ink") || !check_size(&strokes_view, n, "strokes")
+            || !check_size(&near_view, n, "near") || !check_size(&out, n * 4, "out"))
+        goto done;
+    lanes = PyMem_Calloc(LANES * bins, sizeof(uint32_t));
+    if (!lanes) {
+        PyErr_NoMemory();
+        goto done;
     }
-    const double *fractions = fractions_view.buf;
-    double *q = out.buf;
-    for (Py_ssize_t k = 0; k < wanted; k++) {
-        double rank = fractions[k] * (double)n;
-        /* The first bin whose cumulative count reaches the rank (the last bin at most). */
-        Py_ssize_t found = 0;
-        int64_t before = 0;
-        while (found < bins - 1 && (double)(before + counts[found]) < rank)
-            before += counts[found++];
-        double within = (rank - (double)before) / (double)(counts[found] > 1 ? counts[found] : 1);
-        q[k] = low + ((double)found + within) / scale;
+    const float *ink = ink_view.buf;
+    const uint8_t *strokes = strokes_view.buf, *near = near_view.buf;
+    float *o = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    const double low = -1.0, scale = (double)bins / 2.0, half = 0.5;
+    float gathered[BLOCK];
+    int32_t block[BLOCK];
+    Py_ssize_t counted = 0, m = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i < n && strokes[i])
+            gathered[m++] = ink[i];
+        if (m == BLOCK || (i == n && m > 0)) {
+            bin_floats(gathered, m, low, scale, bins, block);
+            count_bins(block, m, lanes, bins);
+            counted += m;
+            m = 0;
+        }
+    }
+    double level;
+    lane_quantiles(lanes, bins, counted, low, scale, &half, 1, &level);
+    double floor = 2 * noise > 0.15 * level ? 2 * noise : 0.15 * level;
+    double span = level - floor > 1e-6 ? level - floor : 1e-6;
+    const float ffloor = (float)floor, fspan = (float)span;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float v = (ink[i] - ffloor) / fspan;
+        v = v < 0 ? 0 : (v > 1 ? 1 : v);
+        o[i] = near[i] ? v : 0.0f;
     }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
-    PyMem_Free(counts);
     PyMem_Free(lanes);
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&fractions_view);
+    PyBuffer_Release(&ink_view);
+    PyBuffer_Release(&strokes_view);
+    PyBuffer_Release(&near_view);
     PyBuffer_Release(&out);
     return result;
 }
@@ -1599,6 +1681,7 @@ static PyMethodDef methods[] = {
     {"pair_sums", pair_sums, METH_VARARGS, "Binomial 5 × 5 blur, edges repeated."},
     {"resample", resample, METH_VARARGS, "A float image resized with one of Pillow's kernels."},
     {"quantiles", quantiles, METH_VARARGS, "Quantiles of values from a histogram."},
+    {"stroke_ink", stroke_ink, METH_VARARGS, "A digit's ink scaled between its floor and level."},
     {"png_gray", png_gray, METH_VARARGS, "An 8-bit PNG's inflated rows as Pillow's L or LA."},
     {NULL, NULL, 0, NULL},
 };

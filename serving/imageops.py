@@ -265,6 +265,22 @@ def quantiles(values: np.ndarray, fractions: list[float], low: float, high: floa
     return out
 
 
+def stroke_ink(ink: np.ndarray, strokes: np.ndarray, near: np.ndarray, noise: float) -> np.ndarray:
+    """float32: a digit's `ink` scaled to 0–1 between its floor and its level, where `near`, 0
+    elsewhere. level is the median ink over the bool `strokes` (quantiles over [-1, 1]), floor
+    max(2 · noise, 0.15 · level): np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
+    in one pass, bit for bit."""
+    ink = np.ascontiguousarray(ink, dtype=np.float32)
+    strokes = np.ascontiguousarray(strokes, dtype=bool)
+    near = np.ascontiguousarray(near, dtype=bool)
+    if not ink.shape == strokes.shape == near.shape:
+        raise ValueError(f"ink, strokes and near differ in shape: {ink.shape}, {strokes.shape}, "
+                         f"{near.shape}")
+    out = np.empty(ink.shape, np.float32)
+    _imagecore.stroke_ink(ink, strokes, near, *ink.shape, float(noise), out)
+    return out
+
+
 _KERNELS = {Image.Resampling.BOX: 0, Image.Resampling.BILINEAR: 1, Image.Resampling.BICUBIC: 2,
             Image.Resampling.LANCZOS: 3}  # Pillow's filters → serving/_imagecore.c's kernels
 

@@ -10,7 +10,15 @@ from PIL import Image
 
 from serving.components import Shade
 from serving.decode import resize
-from serving.imageops import blur, max_filter, odd_reflected, quantiles, rank_filter, resampled
+from serving.imageops import (
+    blur,
+    max_filter,
+    odd_reflected,
+    quantiles,
+    rank_filter,
+    resampled,
+    stroke_ink,
+)
 
 DARK_LEAN = 0.6  # dark ink wins unless light ink stands out this much more from the median
 # (shadowed phone photos, tuning split: dark ink 0.24–0.32 below the median, lit paper 0.38–0.42
@@ -93,10 +101,9 @@ def digit_ink(ink: np.ndarray, noise: float, strokes: np.ndarray) -> np.ndarray:
 
     Antialiased stroke edges lie below the mask threshold: ink within 2 px of a stroke is kept.
     """
-    level = float(quantiles(ink[strokes], [0.5], -1, 1)[0])
-    floor = max(2 * noise, 0.15 * level)
-    near = max_filter(strokes, 5)
-    return np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
+    # level: the strokes' median ink; floor: max(2 noise, 0.15 level); the ink between them
+    # scaled to 0–1 near the strokes (imageops.stroke_ink).
+    return stroke_ink(ink, strokes, max_filter(strokes, 5), noise)
 
 
 def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,

@@ -25,9 +25,10 @@ from serving.imageops import (
     resampled,
     run_lengths,
     short_runs,
-    tilt_shifts,
+    stroke_ink,
     stroke_width,
     surround_shares,
+    tilt_shifts,
 )
 
 
@@ -394,3 +395,19 @@ def test_the_line_search_refuses_shapes_that_disagree():
     with pytest.raises(ValueError, match="shifts must be"):
         line_search(np.ones((4, 5), bool), np.zeros((2, 4), np.int64), 1, [(0.5, 0.5, 0.1)],
                     np.ones((2, 1), bool))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stroke_ink_equals_its_numpy_definition_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(1, 70, 2)
+    ink = rng.random((height, width), dtype=np.float32) * 1.6 - 0.4
+    strokes = ink > rng.random() * 0.8
+    strokes[0, 0] = True
+    noise = rng.random() * 0.05
+    level = float(quantiles(ink[strokes], [0.5], -1, 1)[0])
+    floor = max(2 * noise, 0.15 * level)
+    near = max_filter(strokes, 5)
+    expected = np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
+    scaled = stroke_ink(ink, strokes, near, noise)
+    assert scaled.dtype == np.float32 and scaled.tobytes() == expected.tobytes()
