@@ -265,6 +265,17 @@ def quantiles(values: np.ndarray, fractions: list[float], low: float, high: floa
     return out
 
 
+def centred_spread(smooth: np.ndarray, paper: float) -> tuple[float, float, float]:
+    """Subtracts `paper` from the float32 C-ordered image `smooth` in place (as numpy's -=) and
+    returns (the median of |smooth|, that of its middle 60 % × 60 % (rows h // 5 to h - h // 5,
+    columns likewise), the largest value of smooth), the medians as quantiles over [0, 1]."""
+    if smooth.dtype != np.float32 or not smooth.flags.c_contiguous or smooth.ndim != 2:
+        raise ValueError("smooth must be a C-ordered float32 image, changed in place")
+    out = np.empty(3, np.float64)
+    _imagecore.centred_spread(smooth, *smooth.shape, float(paper), out)
+    return float(out[0]), float(out[1]), float(out[2])
+
+
 def stroke_ink(ink: np.ndarray, strokes: np.ndarray, near: np.ndarray, noise: float) -> np.ndarray:
     """float32: a digit's `ink` scaled to 0–1 between its floor and its level, where `near`, 0
     elsewhere. level is the median ink over the bool `strokes` (quantiles over [-1, 1]), floor

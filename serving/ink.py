@@ -12,6 +12,7 @@ from serving.components import Shade
 from serving.decode import resize
 from serving.imageops import (
     blur,
+    centred_spread,
     max_filter,
     odd_reflected,
     quantiles,
@@ -123,12 +124,9 @@ def find_ink(gray: np.ndarray, to_input: float, config: InkConfig,
     # Robust std (median absolute deviation) of the whole image and of its middle, the lower:
     # a desk's wood grain around a note raised the first until thin strokes were "blank"; a
     # digit filling the middle of a small image raises the second. Floor: 8-bit quantisation.
-    smooth -= paper  # the same arrays as `- paper`, without new ones
-    ink -= paper
-    deviation = np.abs(smooth)
-    noise = 1.4826 * min(float(quantiles(deviation, [0.5], 0, 1)[0]),
-                         float(quantiles(_middle(deviation), [0.5], 0, 1)[0])) + 1e-3
-    peak = float(smooth.max())
+    ink -= paper  # the same array as `- paper`, without a new one
+    spread, middle_spread, peak = centred_spread(smooth, paper)  # smooth -= paper, in place
+    noise = 1.4826 * min(spread, middle_spread) + 1e-3
     snr = config.strong_min_snr if peak >= config.strong_contrast else config.min_snr
     if peak < max(config.min_contrast, snr * noise) and peak >= config.strong_contrast:
         # Strong ink, yet "blank": the desk framing a note is narrower than paper_level's

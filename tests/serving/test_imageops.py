@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from serving.imageops import (
     blur,
     boundary,
+    centred_spread,
     component_boxes,
     component_ends,
     in_blocks,
@@ -411,3 +412,15 @@ def test_stroke_ink_equals_its_numpy_definition_bit_for_bit(seed):
     expected = np.clip((ink - floor) / max(level - floor, 1e-6), 0, 1) * near
     scaled = stroke_ink(ink, strokes, near, noise)
     assert scaled.dtype == np.float32 and scaled.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 9), (150, 192), (131, 700)])
+def test_centred_spread_equals_its_numpy_definition(shape):
+    smooth = np.random.default_rng(shape[1]).normal(0.1, 0.2, shape).astype(np.float32)
+    paper = 0.0731
+    expected = smooth - paper
+    height, width = shape
+    middle = np.abs(expected)[height // 5: height - height // 5, width // 5: width - width // 5]
+    spreads = (quantiles(np.abs(expected), [0.5], 0, 1)[0], quantiles(middle, [0.5], 0, 1)[0])
+    assert centred_spread(smooth, paper) == (*spreads, float(expected.max()))
+    assert smooth.tobytes() == expected.tobytes()  # less its paper, in place
