@@ -280,6 +280,62 @@ mark_short_runs(const uint8_t *m, uint8_t *out, Py_ssize_t n, Py_ssize_t step, P
     }
 }
 
+/* Vertical runs row by row rather than column by column (a column's pixels are a row apart):
+ * down from the top, each pixel's count of set pixels from its run's start (`above`, saturating
+ * at 65535, more than any image's height), then up from the bottom, each run's total, carried up
+ * from its last pixel; out = set pixels whose run's total is at most `longest`. Each pass is a
+ * loop along a row, which the compiler vectorises. */
+static void
+carry_run_totals(const uint8_t *restrict row, const uint8_t *restrict below,
+                 const uint16_t *restrict total_below, uint16_t *restrict cur, Py_ssize_t w)
+{
+    for (Py_ssize_t x = 0; x < w; x++) {
+        uint16_t joined = (uint16_t)-(uint16_t)((row[x] != 0) & (below[x] != 0)); /* all ones */
+        cur[x] = (uint16_t)((total_below[x] & joined) | (cur[x] & ~joined));
+    }
+}
+
+static void
+mark_short_totals(const uint8_t *restrict row, const uint16_t *restrict total, uint16_t most,
+                  uint8_t *restrict out, Py_ssize_t w)
+{
+    for (Py_ssize_t x = 0; x < w; x++)
+        out[x] = (uint8_t)((row[x] != 0) & (total[x] <= most));
+}
+
+static void
+count_down(const uint8_t *restrict row, const uint16_t *restrict prev, uint16_t *restrict cur,
+           Py_ssize_t w)
+{
+    for (Py_ssize_t x = 0; x < w; x++) {
+        uint16_t set = (uint16_t)-(uint16_t)(row[x] != 0);
+        cur[x] = (uint16_t)((prev[x] + (prev[x] < 65535)) & set);
+    }
+}
+
+/* Vertical runs row by row rather than column by column (a column's pixels are a row apart):
+ * down from the top, each pixel's count of set pixels from its run's start (`above`, saturating
+ * at 65535, more than any image's height), then up from the bottom, each run's total, carried up
+ * from its last pixel; out = set pixels whose run's total is at most `longest`. Each pass is a
+ * branch-free loop along a row, which the compiler vectorises. */
+static void
+mark_short_columns(const uint8_t *m, Py_ssize_t h, Py_ssize_t w, Py_ssize_t longest,
+                   uint16_t *above, uint8_t *out)
+{
+    const uint16_t most = longest < 65535 ? (uint16_t)longest : 65535;
+    for (Py_ssize_t x = 0; x < w; x++)
+        above[x] = m[x] ? 1 : 0;
+    for (Py_ssize_t y = 1; y < h; y++)
+        count_down(m + y * w, above + (y - 1) * w, above + y * w, w);
+    /* Bottom-up, `above` becomes each run's total: a pixel whose lower neighbour is set takes
+     * that neighbour's total (already final), the run's last pixel keeps its own count. */
+    mark_short_totals(m + (h - 1) * w, above + (h - 1) * w, most, out + (h - 1) * w, w);
+    for (Py_ssize_t y = h - 2; y >= 0; y--) {
+        carry_run_totals(m + y * w, m + (y + 1) * w, above + (y + 1) * w, above + y * w, w);
+        mark_short_totals(m + y * w, above + y * w, most, out + y * w, w);
+    }
+}
+
 /* short_runs(mask: uint8 [h*w], h, w, longest, down: uint8 [h*w], across: uint8 [h*w]) -> None
  * The mask's pixels whose vertical run (down) or horizontal run (across) holds at most `longest`
  * pixels: mask & (run length <= longest), both ways in one call. */
@@ -295,12 +351,18 @@ short_runs(PyObject *self, PyObject *args)
             || !check_size(&across, h * w, "across"))
         goto done;
     const uint8_t *m = mask.buf;
+    uint16_t *above = NULL;
+    if (h > 0 && w > 0 && !(above = PyMem_Malloc(h * w * sizeof(uint16_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < h; y++)
         mark_short_runs(m + y * w, (uint8_t *)across.buf + y * w, w, 1, longest);
-    for (Py_ssize_t x = 0; x < w; x++)
-        mark_short_runs(m + x, (uint8_t *)down.buf + x, h, w, longest);
+    if (h > 0 && w > 0)
+        mark_short_columns(m, h, w, longest, above, down.buf);
     Py_END_ALLOW_THREADS
+    PyMem_Free(above);
     Py_INCREF(Py_None);
     result = Py_None;
 done:
