@@ -463,28 +463,37 @@ done:
     return result;
 }
 
-/* surround_shares(labels: int32 [h*w], near: int32 [h*w], covered: uint8 [h*w], tone: float32
- *                 [h*w], paper: float32 [h*w], h, w, count, ink: int64 [count+1], way: float,
- *                 shares: float64 [count+1] out) -> None
+/* surround_shares(labels: int32 [h*w], near: [h*w] of near_kind ('B' uint8, 'i' int32),
+ *                 near_kind, covered: uint8 [h*w], tone: float32 [h*w], contrast: float32 [h*w],
+ *                 h, w, count, ink: int64 [count+1], way: float, shares: float64 [count+1] out)
+ *                 -> None
  * Per label, the share of its surroundings (pixels with near = the label, not covered) whose tone
- * is above paper + way (level - paper), where level and paper are the label's mean tone and
- * paper over its own pixels (sums over max(ink, 1) pixels); 0 without surroundings. Sums run in
- * double in row-major order, as numpy's bincount does. */
+ * is above paper + way (level - paper), where paper = tone - contrast (in float32, as numpy), and
+ * level and paper are the label's mean tone and paper over its own pixels (sums over max(ink, 1)
+ * pixels); 0 without surroundings. Sums run in double in row-major order, as numpy's bincount
+ * does. */
 static PyObject *
 surround_shares(PyObject *self, PyObject *args)
 {
-    Py_buffer labels_view, near_view, covered_view, tone_view, paper_view, ink_view, out;
+    Py_buffer labels_view, near_view, covered_view, tone_view, contrast_view, ink_view, out;
     Py_ssize_t h, w, count;
+    int near_kind;
     double way;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nnny*dw*", &labels_view, &near_view, &covered_view,
-                          &tone_view, &paper_view, &h, &w, &count, &ink_view, &way, &out))
+    if (!PyArg_ParseTuple(args, "y*y*Cy*y*y*nnny*dw*", &labels_view, &near_view, &near_kind,
+                          &covered_view, &tone_view, &contrast_view, &h, &w, &count, &ink_view,
+                          &way, &out))
         return NULL;
     PyObject *result = NULL;
     double *level = NULL, *under = NULL, *dark = NULL, *around = NULL;
     Py_ssize_t n = h * w;
-    if (!check_size(&labels_view, n * 4, "labels") || !check_size(&near_view, n * 4, "near")
+    if (near_kind != 'B' && near_kind != 'i') {
+        PyErr_Format(PyExc_ValueError, "unknown element kind %c", near_kind);
+        goto done;
+    }
+    if (!check_size(&labels_view, n * 4, "labels")
+            || !check_size(&near_view, n * (near_kind == 'B' ? 1 : 4), "near")
             || !check_size(&covered_view, n, "covered") || !check_size(&tone_view, n * 4, "tone")
-            || !check_size(&paper_view, n * 4, "paper")
+            || !check_size(&contrast_view, n * 4, "contrast")
             || !check_size(&ink_view, (count + 1) * 8, "ink")
             || !check_size(&out, (count + 1) * 8, "shares"))
         goto done;
@@ -496,9 +505,9 @@ surround_shares(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    const int32_t *labels = labels_view.buf, *near = near_view.buf;
+    const int32_t *labels = labels_view.buf;
     const uint8_t *covered = covered_view.buf;
-    const float *tone = tone_view.buf, *paper = paper_view.buf;
+    const float *tone = tone_view.buf, *contrast = contrast_view.buf;
     const int64_t *ink = ink_view.buf;
     double *shares = out.buf;
     Py_BEGIN_ALLOW_THREADS
@@ -506,7 +515,7 @@ surround_shares(PyObject *self, PyObject *args)
         int32_t k = labels[i];
         if (k > 0 && k <= count) {
             level[k] += tone[i];
-            under[k] += paper[i];
+            under[k] += tone[i] - contrast[i];
         }
     }
     for (Py_ssize_t k = 0; k <= count; k++) {
@@ -515,7 +524,8 @@ surround_shares(PyObject *self, PyObject *args)
         under[k] /= weight;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        int32_t k = near[i];
+        int32_t k = near_kind == 'B' ? ((const uint8_t *)near_view.buf)[i]
+                                     : ((const int32_t *)near_view.buf)[i];
         if (k <= 0 || k > count || covered[i])
             continue;
         around[k] += 1.0;
@@ -535,7 +545,7 @@ done:
     PyBuffer_Release(&near_view);
     PyBuffer_Release(&covered_view);
     PyBuffer_Release(&tone_view);
-    PyBuffer_Release(&paper_view);
+    PyBuffer_Release(&contrast_view);
     PyBuffer_Release(&ink_view);
     PyBuffer_Release(&out);
     return result;

@@ -62,8 +62,9 @@ class ComponentConfig:
 class Shade:
     """An image's tones, to tell strokes on paper from the edge of a sheet."""
 
-    tone: np.ndarray  # float [H, W]: the image with ink high, before its light was levelled
-    paper: np.ndarray  # float [H, W]: the paper's tone under uneven light (same scale)
+    tone: np.ndarray  # float32 [H, W]: the image with ink high, before its light was levelled
+    contrast: np.ndarray  # float32 [H, W]: the ink above the paper; the paper's tone under
+    # uneven light is tone - contrast
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ def _dark_surround(mask: np.ndarray, labels: np.ndarray, ink: np.ndarray, shade:
     lighter than the shadow, on one side: 0.35–0.55 at way 0.5, 0.1–0.16 at 0.75.
     """
     # The (largest) group label within 3 px; as uint8 while the labels fit (3.5× as fast).
-    near = max_filter(labels.astype(np.uint8) if len(ink) <= 256 else labels, 7)
-    return surround_shares(labels, near, max_filter(mask, 3), shade.tone, shade.paper, ink, way)
+    near = max_filter(labels.astype(np.uint8) if len(ink) <= 256 else labels, 7)  # either, in C
+    return surround_shares(labels, near, max_filter(mask, 3), shade.tone, shade.contrast, ink,
+                           way)
 
 
 def choose_digit(mask: np.ndarray, config: ComponentConfig,

@@ -138,17 +138,21 @@ def mask_groups(labels: np.ndarray, mask: np.ndarray,
 
 
 def surround_shares(labels: np.ndarray, near: np.ndarray, covered: np.ndarray, tone: np.ndarray,
-                    paper: np.ndarray, ink: np.ndarray, way: float) -> np.ndarray:
+                    contrast: np.ndarray, ink: np.ndarray, way: float) -> np.ndarray:
     """float64 [count + 1]: per label, the share of its surroundings (the pixels whose `near`
     label it is, not `covered`) whose tone is above paper + way × (level - paper), level and
-    paper being the label's mean tone and paper over its own pixels (`ink` of them)."""
+    paper being the label's mean tone and paper (tone - contrast) over its own pixels (`ink` of
+    them). `near` may be uint8 (fewer than 256 labels) or int32."""
     labels = np.ascontiguousarray(labels, dtype=np.int32)
     ink = np.ascontiguousarray(ink, dtype=np.int64)
+    near = np.ascontiguousarray(near)
+    if near.dtype != np.uint8:
+        near = near.astype(np.int32)
     shares = np.empty(ink.size, np.float64)
-    _imagecore.surround_shares(labels, np.ascontiguousarray(near, dtype=np.int32),
+    _imagecore.surround_shares(labels, near, "B" if near.dtype == np.uint8 else "i",
                                np.ascontiguousarray(covered, dtype=bool),
                                np.ascontiguousarray(tone, dtype=np.float32),
-                               np.ascontiguousarray(paper, dtype=np.float32), *labels.shape,
+                               np.ascontiguousarray(contrast, dtype=np.float32), *labels.shape,
                                ink.size - 1, ink, float(way), shares)
     return shares
 

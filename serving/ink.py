@@ -82,7 +82,7 @@ class InkMap:
     @property
     def shade(self) -> Shade:
         """The tones of the image and of its paper (ink is their difference)."""
-        return Shade(tone=self.tone, paper=self.tone - self.ink)
+        return Shade(tone=self.tone, contrast=self.ink)
 
     def input_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in the input's pixels of (top, bottom, left, right) here."""

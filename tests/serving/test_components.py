@@ -135,7 +135,7 @@ def test_a_notes_shadowed_edge_beside_the_digit_is_neither_the_digit_nor_part_of
     desk[125:, :] = desk[:, 126:] = True
     tone = np.where(digit | band, 0.8, np.where(desk, 0.55, 0.0)).astype(np.float32)
     paper = np.where(band, 0.1, np.where(desk, 0.55, 0.0)).astype(np.float32)
-    shade = Shade(tone=tone, paper=paper)
+    shade = Shade(tone=tone, contrast=tone - paper)
     assert ink(band) > ink(digit) and stroke_groups(digit | band, DEFAULT, shade).count == 2
     np.testing.assert_array_equal(choose_digit(digit | band, DEFAULT, shade), digit)
     # Judged at three quarters of the way to its ink, the desk is too light: the band is taken

@@ -292,7 +292,8 @@ def test_surround_shares_equal_their_numpy_definition(way):
     mask = rng.random((40, 50)) < 0.15
     labels, count = label_components(mask)
     tone = rng.random(mask.shape).astype(np.float32)
-    paper = (tone * rng.random(mask.shape)).astype(np.float32)
+    contrast = (tone * rng.random(mask.shape)).astype(np.float32)
+    paper = tone - contrast
     ink = np.bincount(labels.ravel(), minlength=count + 1)
     ink[0] = 0
     near, covered = max_filter(labels, 7), max_filter(mask, 3)
@@ -304,8 +305,9 @@ def test_surround_shares_equal_their_numpy_definition(way):
     dark = tone[ring] > under[owner] + way * (level[owner] - under[owner])
     expected = (np.bincount(owner, dark, count + 1)
                 / np.maximum(np.bincount(owner, minlength=count + 1), 1))
-    np.testing.assert_array_equal(surround_shares(labels, near, covered, tone, paper, ink, way),
-                                  expected)
+    for kind in (np.int32, np.uint8):
+        shares = surround_shares(labels, near.astype(kind), covered, tone, contrast, ink, way)
+        np.testing.assert_array_equal(shares, expected)
 
 
 def test_component_ends_are_the_leftmost_topmost_and_rightmost_bottommost_pixels():
