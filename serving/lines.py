@@ -168,11 +168,16 @@ def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
     longer = max(thin_rows.shape)
     # Lines are long: they are found as well at half resolution, for a quarter of the work.
     pool = 2 if longer >= search.pool_above_px else 1
-    horizontal = [in_blocks(thin_rows, found, pool)
+    horizontal = [_in_found(thin_rows, found, pool)
                   for found in search.pixels(pooled_any(thin_rows, pool), gap // pool)]
-    vertical = [in_blocks(thin_cols, found.T, pool)
+    vertical = [_in_found(thin_cols, found.T, pool)
                 for found in search.pixels(pooled_any(thin_cols, pool).T, gap // pool)]
     return horizontal, vertical
+
+
+def _in_found(thin: np.ndarray, found: np.ndarray, pool: int) -> np.ndarray:
+    """The pixels of `thin` in the pool × pool blocks set in `found` (most searches find none)."""
+    return in_blocks(thin, found, pool) if found.any() else np.zeros_like(thin)
 
 
 def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
