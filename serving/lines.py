@@ -155,7 +155,7 @@ def remove_lines(mask: np.ndarray, config: LineConfig) -> tuple[np.ndarray, np.n
         vertical |= _framed(short_v.T, max_filter(short_h, 2 * reach + 1).T).T
     lines = (horizontal & thin_rows) | (vertical & thin_cols)
     strokes = mask & ~lines
-    if config.sides is not None:
+    if config.sides is not None and lines.any():  # (sides are met by lines)
         sides = box_sides(strokes, lines, config.box_side, reach, config.sides)
         lines |= sides
         strokes &= ~sides
@@ -177,7 +177,7 @@ def _straight(thin_rows: np.ndarray, thin_cols: np.ndarray, gap: int,
 
 def _in_found(thin: np.ndarray, found: np.ndarray, pool: int) -> np.ndarray:
     """The pixels of `thin` in the pool × pool blocks set in `found` (most searches find none)."""
-    return in_blocks(thin, found, pool) if found.any() else np.zeros_like(thin)
+    return in_blocks(thin, found, pool) if found.any() else np.zeros(thin.shape, bool)
 
 
 def _framed(segments: np.ndarray, across: np.ndarray) -> np.ndarray:
