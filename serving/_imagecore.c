@@ -67,6 +67,31 @@ released(PyObject *result, Py_buffer *a, Py_buffer *b)
     return result;
 }
 
+/* --- skipping empty stretches -------------------------------------------------------------- */
+
+/* Most pixels of a mask or of a label image are 0. Loops that act on the set ones test SPAN values
+ * at a time and skip the stretch when none is set: a per-pixel branch on scattered strokes was
+ * mispredicted often enough to cost more than the work. */
+enum { SPAN = 16 };
+
+static inline int
+zero_bytes(const uint8_t *p) /* SPAN bytes */
+{
+    uint64_t a, b;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    return (a | b) == 0;
+}
+
+static inline int
+zero_ints(const int32_t *p) /* SPAN int32 */
+{
+    int32_t any = 0;
+    for (int j = 0; j < SPAN; j++)
+        any |= p[j];
+    return any == 0;
+}
+
 /* --- connected components ------------------------------------------------------------------- */
 
 static Py_ssize_t
@@ -96,28 +121,27 @@ label(PyObject *self, PyObject *args)
     if (!parse_image(args, &mask, &h, &w, &out, 1, 4))
         return NULL;
     PyObject *result = NULL;
-    Py_ssize_t *start = NULL, *end = NULL, *parent = NULL, *row_first = NULL;
-    int32_t *run_label = NULL;
+    Py_ssize_t *row_first = PyMem_Malloc((h + 1) * sizeof(Py_ssize_t));
+    if (!row_first) {
+        PyErr_NoMemory();
+        return released(NULL, &mask, &out);
+    }
     const uint8_t *m = mask.buf;
     int32_t *labels = out.buf;
-    Py_ssize_t most = h * ((w + 1) / 2) + 1;
-    start = PyMem_Malloc(most * sizeof(Py_ssize_t));
-    end = PyMem_Malloc(most * sizeof(Py_ssize_t));
-    parent = PyMem_Malloc(most * sizeof(Py_ssize_t));
-    row_first = PyMem_Malloc((h + 1) * sizeof(Py_ssize_t));
-    run_label = PyMem_Malloc(most * sizeof(int32_t));
-    if (!start || !end || !parent || !row_first || !run_label) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t runs = 0;
-    int32_t count = 0;
+    /* Runs grow as they are found (a mask holds a few hundred; room for every possible run was
+     * ~400 KB per call, allocated and faulted in each time). malloc, not PyMem: no GIL here. */
+    Py_ssize_t capacity = 0, runs = 0;
+    Py_ssize_t *start = NULL, *end = NULL, *parent = NULL;
+    int32_t *run_label = NULL, count = 0;
+    int out_of_memory = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t y = 0; y < h; y++) {
+    for (Py_ssize_t y = 0; y < h && !out_of_memory; y++) {
         row_first[y] = runs;
         const uint8_t *line = m + y * w;
         Py_ssize_t x = 0;
         while (x < w) {
+            while (x + SPAN <= w && zero_bytes(line + x))
+                x += SPAN;
             while (x < w && !line[x])
                 x++;
             if (x == w)
@@ -125,6 +149,19 @@ label(PyObject *self, PyObject *args)
             Py_ssize_t s = x;
             while (x < w && line[x])
                 x++;
+            if (runs == capacity) {
+                capacity = capacity ? 2 * capacity : 256;
+                Py_ssize_t *grown_start = realloc(start, capacity * sizeof(Py_ssize_t));
+                start = grown_start ? grown_start : start;
+                Py_ssize_t *grown_end = realloc(end, capacity * sizeof(Py_ssize_t));
+                end = grown_end ? grown_end : end;
+                Py_ssize_t *grown_parent = realloc(parent, capacity * sizeof(Py_ssize_t));
+                parent = grown_parent ? grown_parent : parent;
+                if (!grown_start || !grown_end || !grown_parent) {
+                    out_of_memory = 1;
+                    break;
+                }
+            }
             start[runs] = s;
             end[runs] = x;
             parent[runs] = runs;
@@ -145,24 +182,27 @@ label(PyObject *self, PyObject *args)
             runs++;
         }
     }
-    row_first[h] = runs;
-    memset(labels, 0, h * w * sizeof(int32_t));
-    for (Py_ssize_t i = 0; i < runs; i++) {
-        Py_ssize_t root = find_root(parent, i);
-        run_label[i] = root == i ? ++count : run_label[root]; /* a root precedes its runs */
+    run_label = out_of_memory ? NULL : malloc((runs > 0 ? runs : 1) * sizeof(int32_t));
+    out_of_memory = !run_label;
+    if (!out_of_memory) {
+        row_first[h] = runs;
+        memset(labels, 0, h * w * sizeof(int32_t));
+        for (Py_ssize_t i = 0; i < runs; i++) {
+            Py_ssize_t root = find_root(parent, i);
+            run_label[i] = root == i ? ++count : run_label[root]; /* a root precedes its runs */
+        }
+        for (Py_ssize_t y = 0; y < h; y++)
+            for (Py_ssize_t i = row_first[y]; i < row_first[y + 1]; i++)
+                for (Py_ssize_t x = start[i]; x < end[i]; x++)
+                    labels[y * w + x] = run_label[i];
     }
-    for (Py_ssize_t y = 0; y < h; y++)
-        for (Py_ssize_t i = row_first[y]; i < row_first[y + 1]; i++)
-            for (Py_ssize_t x = start[i]; x < end[i]; x++)
-                labels[y * w + x] = run_label[i];
     Py_END_ALLOW_THREADS
-    result = PyLong_FromLong(count);
-done:
-    PyMem_Free(start);
-    PyMem_Free(end);
-    PyMem_Free(parent);
+    result = out_of_memory ? PyErr_NoMemory() : PyLong_FromLong(count);
+    free(start);
+    free(end);
+    free(parent);
+    free(run_label);
     PyMem_Free(row_first);
-    PyMem_Free(run_label);
     return released(result, &mask, &out);
 }
 
@@ -460,6 +500,11 @@ mask_groups(PyObject *self, PyObject *args)
         boundary_row(m + y * w, up, down, edge_row, w);
         for (Py_ssize_t x = 0; x < w; x++) {
             Py_ssize_t i = y * w + x;
+            if (x % SPAN == 0 && x + SPAN <= w && zero_bytes(m + i)) {
+                memset(labels + i, 0, SPAN * sizeof(int32_t));
+                x += SPAN - 1;
+                continue;
+            }
             if (!m[i]) {
                 labels[i] = 0;
                 continue;
@@ -537,11 +582,18 @@ surround_shares(PyObject *self, PyObject *args)
     const int64_t *ink = ink_view.buf;
     double *shares = out.buf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int32_t k = labels[i];
-        if (k > 0 && k <= count) {
-            level[k] += tone[i];
-            under[k] += tone[i] - contrast[i];
+    const uint8_t *near_bytes = near_view.buf;
+    const int32_t *near_ints = near_view.buf;
+    for (Py_ssize_t start = 0; start < n; start += SPAN) {
+        Py_ssize_t end = start + SPAN < n ? start + SPAN : n;
+        if (end - start == SPAN && zero_ints(labels + start))
+            continue;
+        for (Py_ssize_t i = start; i < end; i++) {
+            int32_t k = labels[i];
+            if (k > 0 && k <= count) {
+                level[k] += tone[i];
+                under[k] += tone[i] - contrast[i];
+            }
         }
     }
     for (Py_ssize_t k = 0; k <= count; k++) {
@@ -549,13 +601,18 @@ surround_shares(PyObject *self, PyObject *args)
         level[k] /= weight;
         under[k] /= weight;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int32_t k = near_kind == 'B' ? ((const uint8_t *)near_view.buf)[i]
-                                     : ((const int32_t *)near_view.buf)[i];
-        if (k <= 0 || k > count || covered[i])
+    for (Py_ssize_t start = 0; start < n; start += SPAN) {
+        Py_ssize_t end = start + SPAN < n ? start + SPAN : n;
+        if (end - start == SPAN && (near_kind == 'B' ? zero_bytes(near_bytes + start)
+                                                    : zero_ints(near_ints + start)))
             continue;
-        around[k] += 1.0;
-        dark[k] += (double)tone[i] > under[k] + way * (level[k] - under[k]);
+        for (Py_ssize_t i = start; i < end; i++) {
+            int32_t k = near_kind == 'B' ? near_bytes[i] : near_ints[i];
+            if (k <= 0 || k > count || covered[i])
+                continue;
+            around[k] += 1.0;
+            dark[k] += (double)tone[i] > under[k] + way * (level[k] - under[k]);
+        }
     }
     for (Py_ssize_t k = 0; k <= count; k++)
         shares[k] = dark[k] / (around[k] > 1.0 ? around[k] : 1.0);
@@ -1296,6 +1353,10 @@ stroke_ink(PyObject *self, PyObject *args)
     int32_t block[BLOCK];
     Py_ssize_t counted = 0, m = 0;
     for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i % SPAN == 0 && i + SPAN <= n && zero_bytes(strokes + i)) {
+            i += SPAN - 1;
+            continue;
+        }
         if (i < n && strokes[i])
             gathered[m++] = ink[i];
         if (m == BLOCK || (i == n && m > 0)) {
