@@ -307,6 +307,11 @@ mark_short_runs(const uint8_t *m, uint8_t *out, Py_ssize_t n, Py_ssize_t step, P
 {
     Py_ssize_t i = 0;
     while (i < n) {
+        if (step == 1 && i + SPAN <= n && zero_bytes(m + i)) {
+            memset(out + i, 0, SPAN);
+            i += SPAN;
+            continue;
+        }
         if (!m[i * step]) {
             out[i++ * step] = 0;
             continue;
@@ -1645,6 +1650,8 @@ mark_band_lines(const uint8_t *band, Py_ssize_t rows, Py_ssize_t w, Py_ssize_t g
         const uint8_t *line = band + r * w;
         Py_ssize_t x = 0, first = -1, last = -1; /* the bridged run so far: [first, last) */
         for (;;) {
+            while (x + SPAN <= w && zero_bytes(line + x))
+                x += SPAN;
             while (x < w && !line[x])
                 x++;
             Py_ssize_t start = x;
