@@ -704,6 +704,69 @@ RANK_PASSES(float, max_f32, MORE)
 RANK_PASSES(double, min_f64, LESS)
 RANK_PASSES(double, max_f64, MORE)
 
+/* The max of uint8 rows across, for the small windows of masks and labels (3 to 9 px): each
+ * output the max of its window read directly, the window's size a constant so that the loop
+ * vectorises whole; a pass per doubling level cost more in per-row overhead than it saved. */
+static inline void
+max_u8_across_window(const uint8_t *restrict in, uint8_t *restrict out, Py_ssize_t rows,
+                     Py_ssize_t width, const int size)
+{
+    Py_ssize_t narrow = width - size + 1;
+    for (Py_ssize_t y = 0; y < rows; y++) {
+        const uint8_t *row = in + y * width;
+        uint8_t *o = out + y * narrow;
+        for (Py_ssize_t x = 0; x < narrow; x++) {
+            uint8_t best = row[x];
+            for (int k = 1; k < size; k++)
+                best = row[x + k] > best ? row[x + k] : best;
+            o[x] = best;
+        }
+    }
+}
+
+static void
+max_u8_horizontal_small(const void *in, void *out, void *scratch, Py_ssize_t rows,
+                        Py_ssize_t width, Py_ssize_t size)
+{
+    switch (size) {
+    case 3: max_u8_across_window(in, out, rows, width, 3); return;
+    case 5: max_u8_across_window(in, out, rows, width, 5); return;
+    case 7: max_u8_across_window(in, out, rows, width, 7); return;
+    case 9: max_u8_across_window(in, out, rows, width, 9); return;
+    default: max_u8_horizontal(in, out, scratch, rows, width, size);
+    }
+}
+
+/* The vertical max likewise: each output row the max of `size` rows, read directly. */
+static inline void
+max_u8_down_window(const uint8_t *restrict in, uint8_t *restrict out, Py_ssize_t rows,
+                   Py_ssize_t width, const int size)
+{
+    for (Py_ssize_t y = 0; y + size <= rows; y++) {
+        const uint8_t *top = in + y * width;
+        uint8_t *o = out + y * width;
+        for (Py_ssize_t x = 0; x < width; x++) {
+            uint8_t best = top[x];
+            for (int k = 1; k < size; k++)
+                best = top[k * width + x] > best ? top[k * width + x] : best;
+            o[x] = best;
+        }
+    }
+}
+
+static void
+max_u8_vertical_small(const void *in, void *out, void *scratch, Py_ssize_t rows,
+                      Py_ssize_t width, Py_ssize_t size)
+{
+    switch (size) {
+    case 3: max_u8_down_window(in, out, rows, width, 3); return;
+    case 5: max_u8_down_window(in, out, rows, width, 5); return;
+    case 7: max_u8_down_window(in, out, rows, width, 7); return;
+    case 9: max_u8_down_window(in, out, rows, width, 9); return;
+    default: max_u8_vertical(in, out, scratch, rows, width, size);
+    }
+}
+
 typedef void (*pass_fn)(const void *, void *, void *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
 
 /* Copy h × w values of `item` bytes into (h + 2·lead) × (w + 2·lead), edges repeated. */
@@ -742,8 +805,8 @@ rank(PyObject *self, PyObject *args)
     switch (kind) {
     case 'B':
         item = 1;
-        vertical = (pass_fn)(is_max ? max_u8_vertical : min_u8_vertical);
-        horizontal = (pass_fn)(is_max ? max_u8_horizontal : min_u8_horizontal);
+        vertical = is_max ? max_u8_vertical_small : (pass_fn)min_u8_vertical;
+        horizontal = is_max ? max_u8_horizontal_small : (pass_fn)min_u8_horizontal;
         break;
     case 'i':
         item = 4;
