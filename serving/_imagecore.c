@@ -704,23 +704,39 @@ RANK_PASSES(float, max_f32, MORE)
 RANK_PASSES(double, min_f64, LESS)
 RANK_PASSES(double, max_f64, MORE)
 
-/* The max of uint8 rows across, for the small windows of masks and labels (3 to 9 px): each
- * output the max of its window read directly, the window's size a constant so that the loop
- * vectorises whole; a pass per doubling level cost more in per-row overhead than it saved. */
+/* The max of uint8 values over the small windows of masks and labels (3 to 9 px): each output the
+ * max of its window read directly, the window's size a constant so that the loop vectorises whole;
+ * a pass per doubling level cost more in per-row overhead than it saved. Across: `rows` rows of
+ * `width` in, of width - size + 1 out (step 1); down: rows - size + 1 rows out (step width). */
 static inline void
-max_u8_across_window(const uint8_t *restrict in, uint8_t *restrict out, Py_ssize_t rows,
-                     Py_ssize_t width, const int size)
+max_u8_window(const uint8_t *restrict in, uint8_t *restrict out, Py_ssize_t out_rows,
+              Py_ssize_t out_width, Py_ssize_t in_width, Py_ssize_t step, const int size)
 {
-    Py_ssize_t narrow = width - size + 1;
-    for (Py_ssize_t y = 0; y < rows; y++) {
-        const uint8_t *row = in + y * width;
-        uint8_t *o = out + y * narrow;
-        for (Py_ssize_t x = 0; x < narrow; x++) {
-            uint8_t best = row[x];
+    for (Py_ssize_t y = 0; y < out_rows; y++) {
+        const uint8_t *first = in + y * in_width;
+        uint8_t *o = out + y * out_width;
+        for (Py_ssize_t x = 0; x < out_width; x++) {
+            uint8_t best = first[x];
             for (int k = 1; k < size; k++)
-                best = row[x + k] > best ? row[x + k] : best;
+                best = first[x + k * step] > best ? first[x + k * step] : best;
             o[x] = best;
         }
+    }
+}
+
+/* Either pass of a small uint8 max filter, or 0 when `size` is not one of the small windows. */
+static int
+max_u8_small(const void *in, void *out, Py_ssize_t rows, Py_ssize_t width, Py_ssize_t size,
+             int across)
+{
+    Py_ssize_t out_rows = across ? rows : rows - size + 1;
+    Py_ssize_t out_width = across ? width - size + 1 : width, step = across ? 1 : width;
+    switch (size) {
+    case 3: max_u8_window(in, out, out_rows, out_width, width, step, 3); return 1;
+    case 5: max_u8_window(in, out, out_rows, out_width, width, step, 5); return 1;
+    case 7: max_u8_window(in, out, out_rows, out_width, width, step, 7); return 1;
+    case 9: max_u8_window(in, out, out_rows, out_width, width, step, 9); return 1;
+    default: return 0;
     }
 }
 
@@ -728,43 +744,16 @@ static void
 max_u8_horizontal_small(const void *in, void *out, void *scratch, Py_ssize_t rows,
                         Py_ssize_t width, Py_ssize_t size)
 {
-    switch (size) {
-    case 3: max_u8_across_window(in, out, rows, width, 3); return;
-    case 5: max_u8_across_window(in, out, rows, width, 5); return;
-    case 7: max_u8_across_window(in, out, rows, width, 7); return;
-    case 9: max_u8_across_window(in, out, rows, width, 9); return;
-    default: max_u8_horizontal(in, out, scratch, rows, width, size);
-    }
-}
-
-/* The vertical max likewise: each output row the max of `size` rows, read directly. */
-static inline void
-max_u8_down_window(const uint8_t *restrict in, uint8_t *restrict out, Py_ssize_t rows,
-                   Py_ssize_t width, const int size)
-{
-    for (Py_ssize_t y = 0; y + size <= rows; y++) {
-        const uint8_t *top = in + y * width;
-        uint8_t *o = out + y * width;
-        for (Py_ssize_t x = 0; x < width; x++) {
-            uint8_t best = top[x];
-            for (int k = 1; k < size; k++)
-                best = top[k * width + x] > best ? top[k * width + x] : best;
-            o[x] = best;
-        }
-    }
+    if (!max_u8_small(in, out, rows, width, size, 1))
+        max_u8_horizontal(in, out, scratch, rows, width, size);
 }
 
 static void
 max_u8_vertical_small(const void *in, void *out, void *scratch, Py_ssize_t rows,
                       Py_ssize_t width, Py_ssize_t size)
 {
-    switch (size) {
-    case 3: max_u8_down_window(in, out, rows, width, 3); return;
-    case 5: max_u8_down_window(in, out, rows, width, 5); return;
-    case 7: max_u8_down_window(in, out, rows, width, 7); return;
-    case 9: max_u8_down_window(in, out, rows, width, 9); return;
-    default: max_u8_vertical(in, out, scratch, rows, width, size);
-    }
+    if (!max_u8_small(in, out, rows, width, size, 0))
+        max_u8_vertical(in, out, scratch, rows, width, size);
 }
 
 typedef void (*pass_fn)(const void *, void *, void *, Py_ssize_t, Py_ssize_t, Py_ssize_t);
