@@ -206,6 +206,26 @@ label(PyObject *self, PyObject *args)
     return released(result, &mask, &out);
 }
 
+/* Boxes of labels 0..count as (top, bottom, left, right), exclusive ends: none yet is
+ * (max, 0, max, 0), and each pixel (y, x) of a label extends its box. */
+static void
+empty_boxes(int64_t *box, Py_ssize_t count)
+{
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        box[4 * i] = box[4 * i + 2] = INT64_MAX;
+        box[4 * i + 1] = box[4 * i + 3] = 0;
+    }
+}
+
+static inline void
+extend_box(int64_t *b, Py_ssize_t y, Py_ssize_t x)
+{
+    if (y < b[0]) b[0] = y;
+    if (y + 1 > b[1]) b[1] = y + 1;
+    if (x < b[2]) b[2] = x;
+    if (x + 1 > b[3]) b[3] = x + 1;
+}
+
 /* boxes(labels: int32 [h*w], h, w, count, out: int64 [(count+1)*4]) -> None
  * (top, bottom, left, right) of each label 1..count, bottom/right exclusive; row 0 and labels
  * without pixels keep (INT64_MAX, 0, INT64_MAX, 0). Labels outside 1..count are ignored. */
@@ -218,21 +238,14 @@ boxes(PyObject *self, PyObject *args)
         return NULL;
     const int32_t *labels = labels_view.buf;
     int64_t *box = out.buf;
-    for (Py_ssize_t i = 0; i <= count; i++) {
-        box[4 * i] = box[4 * i + 2] = INT64_MAX;
-        box[4 * i + 1] = box[4 * i + 3] = 0;
-    }
+    empty_boxes(box, count);
     for (Py_ssize_t y = 0; y < h; y++) {
         const int32_t *line = labels + y * w;
         for (Py_ssize_t x = 0; x < w; x++) {
             int32_t k = line[x];
             if (k <= 0 || k > count)
                 continue;
-            int64_t *b = box + 4 * k;
-            if (y < b[0]) b[0] = y;
-            if (y + 1 > b[1]) b[1] = y + 1;
-            if (x < b[2]) b[2] = x;
-            if (x + 1 > b[3]) b[3] = x + 1;
+            extend_box(box + 4 * k, y, x);
         }
     }
     return released(Py_NewRef(Py_None), &labels_view, &out);
@@ -300,36 +313,30 @@ run_lengths(PyObject *self, PyObject *args)
     return released(Py_NewRef(Py_None), &mask, &out);
 }
 
-/* Set out[i·step] for the n values m[i·step] that belong to runs of at most `longest` set values
- * (clear it elsewhere): one line of the mask, a row (step 1) or a column (step w). */
+/* Set out[i] for the n values m[i] of a row that belong to runs of at most `longest` set values
+ * (clear it elsewhere). */
 static void
-mark_short_runs(const uint8_t *m, uint8_t *out, Py_ssize_t n, Py_ssize_t step, Py_ssize_t longest)
+mark_short_runs(const uint8_t *m, uint8_t *out, Py_ssize_t n, Py_ssize_t longest)
 {
     Py_ssize_t i = 0;
     while (i < n) {
-        if (step == 1 && i + SPAN <= n && zero_bytes(m + i)) {
+        if (i + SPAN <= n && zero_bytes(m + i)) {
             memset(out + i, 0, SPAN);
             i += SPAN;
             continue;
         }
-        if (!m[i * step]) {
-            out[i++ * step] = 0;
+        if (!m[i]) {
+            out[i++] = 0;
             continue;
         }
         Py_ssize_t s = i;
-        while (i < n && m[i * step])
+        while (i < n && m[i])
             i++;
-        uint8_t keep = i - s <= longest;
-        for (Py_ssize_t k = s; k < i; k++)
-            out[k * step] = keep;
+        memset(out + s, i - s <= longest, i - s);
     }
 }
 
-/* Vertical runs row by row rather than column by column (a column's pixels are a row apart):
- * down from the top, each pixel's count of set pixels from its run's start (`above`, saturating
- * at 65535, more than any image's height), then up from the bottom, each run's total, carried up
- * from its last pixel; out = set pixels whose run's total is at most `longest`. Each pass is a
- * loop along a row, which the compiler vectorises. */
+/* The passes of mark_short_columns, each along one row. */
 static void
 carry_run_totals(const uint8_t *restrict row, const uint8_t *restrict below,
                  const uint16_t *restrict total_below, uint16_t *restrict cur, Py_ssize_t w)
@@ -403,7 +410,7 @@ short_runs(PyObject *self, PyObject *args)
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t y = 0; y < h; y++)
-        mark_short_runs(m + y * w, (uint8_t *)across.buf + y * w, w, 1, longest);
+        mark_short_runs(m + y * w, (uint8_t *)across.buf + y * w, w, longest);
     if (h > 0 && w > 0)
         mark_short_columns(m, h, w, longest, above, down.buf);
     Py_END_ALLOW_THREADS
@@ -495,10 +502,7 @@ mask_groups(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     memset(pixels, 0, (count + 1) * 8);
     memset(edges, 0, (count + 1) * 8);
-    for (Py_ssize_t i = 0; i <= count; i++) {
-        box[4 * i] = box[4 * i + 2] = INT64_MAX;
-        box[4 * i + 1] = box[4 * i + 3] = 0;
-    }
+    empty_boxes(box, count);
     for (Py_ssize_t y = 0; y < h; y++) {
         const uint8_t *up = y > 0 ? m + (y - 1) * w : NULL;
         const uint8_t *down = y < h - 1 ? m + (y + 1) * w : NULL;
@@ -519,11 +523,7 @@ mask_groups(PyObject *self, PyObject *args)
                 continue;
             pixels[k]++;
             edges[k] += edge_row[x];
-            int64_t *b = box + 4 * k;
-            if (y < b[0]) b[0] = y;
-            if (y + 1 > b[1]) b[1] = y + 1;
-            if (x < b[2]) b[2] = x;
-            if (x + 1 > b[3]) b[3] = x + 1;
+            extend_box(box + 4 * k, y, x);
         }
     }
     Py_END_ALLOW_THREADS
@@ -1170,6 +1170,8 @@ done:
  * before through memory. Consecutive values go to LANES histograms (one dependency chain each),
  * summed at the end: the same counts. */
 enum { LANES = 2, BLOCK = 512 };
+enum { MEDIAN_BINS = 4096 }; /* the histogram of the medians taken in C (serving.imageops.quantiles'
+                              * default, which the numpy definitions use) */
 
 static void
 bin_floats(const float *v, Py_ssize_t m, double low, double scale, Py_ssize_t bins, int32_t *block)
@@ -1323,7 +1325,7 @@ centred_spread(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     uint32_t *whole = NULL, *middle = NULL;
-    const Py_ssize_t bins = 4096;
+    const Py_ssize_t bins = MEDIAN_BINS;
     if (h < 1 || w < 1) {
         PyErr_SetString(PyExc_ValueError, "the spread of an image needs at least one pixel");
         goto done;
@@ -1392,7 +1394,7 @@ stroke_ink(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     uint32_t *lanes = NULL;
     Py_ssize_t n = h * w;
-    const Py_ssize_t bins = 4096;
+    const Py_ssize_t bins = MEDIAN_BINS;
     if (!check_size(&ink_view, n * 4, "ink") || !check_size(&strokes_view, n, "strokes")
             || !check_size(&near_view, n, "near") || !check_size(&out, n * 4, "out"))
         goto done;
@@ -1935,7 +1937,7 @@ png_gray(PyObject *self, PyObject *args)
     uint8_t *o = out.buf;
     int bad_filter = -1;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t y = 0; y < h && bad_filter < 0; y++) {
+    for (Py_ssize_t y = 0; y < h; y++) {
         const uint8_t *raw = rows + y * (1 + stride) + 1;
         uint8_t *up = line + (y & 1) * stride, *cur = line + ((y + 1) & 1) * stride;
         if (!unfilter_row(raw[-1], raw, up, cur, stride, channels)) {
