@@ -14,7 +14,7 @@ import numpy as np
 from serving.errors import DigitsError
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES, decide
 from serving.numbers import Box
-from serving.preprocess import Alternative, OtherReadings, Reading
+from serving.preprocess import ALL_READINGS, Alternative, OtherReadings, Reading
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +193,9 @@ def answering_readings(main: Prediction) -> tuple[Reading, ...]:
     """The kinds of alternative reading that may answer instead of a main reading: every kind
     when it is no digit; for a digit, those whose replacement_floor allows it; else none."""
     if main.status is Status.NOT_A_DIGIT:
-        return tuple(Reading)
+        return ALL_READINGS
     if main.status is Status.DIGIT:
-        return tuple(reading for reading in Reading
+        return tuple(reading for reading in ALL_READINGS
                      if replacement_floor(reading, main.confidence) is not None)
     return ()
 
