@@ -12,6 +12,7 @@ training holds out for validation. Tune on those twins only.
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ from benchmarks.scenes import (
     generate_scenes,
     split_digits,
 )
+from serving.preprocess import prepare_encoded
 from training.continental import (
     CONTINENTAL_FORMS,
     TEST_WRITERS,
@@ -33,6 +35,7 @@ from training.continental import (
     render_form_image,
     writer_style,
 )
+from training.lone_strokes import is_lone_stroke
 from training.mnist import MnistArrays
 from training.negatives import generate_negatives
 
@@ -146,9 +149,19 @@ def continental_set(count: int, seed: int, writers: range) -> list[LabelledImage
 
 
 def negative_set(count: int, seed: int, fonts: str) -> list[LabelledImage]:
-    """`count` non-digits (families take turns), encoded with their own generator (seed, i)."""
-    return [LabelledImage(encode(gray, np.random.default_rng([seed, i, 0xE1C])), None, family)
-            for i, (gray, family) in enumerate(generate_negatives(count, seed, split=fonts))]
+    """`count` non-digits (families take turns), image i encoded with its own generator (seed, i).
+    An image that preprocessing renders as one straight stroke is skipped: that reads as a 1, and
+    training leaves such images out of its non-digits too (training.lone_strokes)."""
+    items = []
+    for index in itertools.count():
+        ((gray, family),) = generate_negatives(1, seed, split=fonts, start=index)
+        data = encode(gray, np.random.default_rng([seed, index, 0xE1C]))
+        pixels = prepare_encoded(data).pixels
+        if pixels is None or not is_lone_stroke(pixels):
+            items.append(LabelledImage(data, None, family))
+        if len(items) == count:
+            return items
+    raise AssertionError("unreachable: itertools.count() never ends")
 
 
 def sklearn_digits(count: int = SKLEARN_DIGITS) -> list[LabelledImage]:

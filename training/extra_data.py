@@ -22,12 +22,15 @@ from serving.preprocess import prepare_array, prepare_encoded
 from training.config import ExtraDataConfig
 from training.continental import TRAIN_WRITERS, generate_continental
 from training.dataset import LabelledImages, Splits, with_extra
+from training.lone_strokes import is_lone_stroke
 from training.negatives import generate_negatives
 
 NOT_A_DIGIT = 10  # class index of "not a digit"
 _CHUNK = 500  # images per worker task
 MIN_BOX_IOU = 0.6  # a preprocessed scene is a training digit only when its found ink box and the
 # digit's true box overlap this much (intersection over union)
+IMAGES_VERSION = 2  # part of the cache key: raised when the same config makes other images
+# (2: lone straight strokes left out of the non-digits)
 PAIR_SHARE = 0.7  # of the digit pieces, the share that are touching pairs (the rest: cut digits,
 # which can look like other digits and are kept few)
 
@@ -50,12 +53,13 @@ class ExtraImages:
 
 def _negative_chunk(task: tuple[int, int, int, str]) -> tuple[np.ndarray, np.ndarray]:
     """Worker: `count` negatives from index `start` of stream `seed`, preprocessed, labelled
-    NOT_A_DIGIT; blanks (a faint texture can be one) are dropped."""
+    NOT_A_DIGIT; blanks (a faint texture can be one) and lone straight strokes (they read as a 1)
+    are dropped."""
     seed, start, count, split = task
     out = []
     for image, _family in generate_negatives(count, seed, split=split, start=start):
         prepared = prepare_array(image)
-        if prepared.pixels is not None:
+        if prepared.pixels is not None and not is_lone_stroke(prepared.pixels):
             out.append(prepared.pixels)
     images = np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
     return images, np.full(len(images), NOT_A_DIGIT, np.int64)
@@ -63,7 +67,8 @@ def _negative_chunk(task: tuple[int, int, int, str]) -> tuple[np.ndarray, np.nda
 
 def preprocessed_negatives(count: int, seed: int, split: str,
                            on_chunk: Callable[[int], None] | None = None) -> ExtraImages:
-    """`count` rendered negatives through serving's preprocessing (blanks dropped)."""
+    """`count` rendered negatives through serving's preprocessing (blanks and lone strokes
+    dropped)."""
     tasks = [(seed, start, min(_CHUNK, count - start), split) for start in range(0, count, _CHUNK)]
     return _labelled_in_pool(_negative_chunk, tasks, on_chunk)
 
@@ -191,7 +196,7 @@ def digit_pieces(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) 
             if canvas is None:
                 continue
         prepared = prepare_array(canvas)
-        if prepared.pixels is not None:
+        if prepared.pixels is not None and not is_lone_stroke(prepared.pixels):
             out[made] = prepared.pixels
             made += 1
     return out
@@ -239,7 +244,7 @@ def build_extra(config: ExtraDataConfig, split: str, cache_dir: Path | None,
     negatives = config.negatives_train if split == "train" else config.negatives_val
     continental = config.continental_train if split == "train" else config.continental_val
     seed = config.seed if split == "train" else config.seed + 1
-    key = hashlib.sha256(json.dumps([asdict(config), split]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([asdict(config), split, IMAGES_VERSION]).encode()).hexdigest()[:16]
     cache = cache_dir / f"extra-{split}-{key}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache) as saved:
