@@ -114,6 +114,7 @@ def build_metadata(checkpoint: Path, payload: dict[str, Any], model: torch.nn.Mo
             "command": run_config.get("command", ""),
             "git_sha": run_config.get("git_sha", "unknown"),
             "data_sha256": run_config.get("data_sha256", {}),
+            **{key: run_config[key] for key in ("start_from_sha256",) if key in run_config},
         },
         "export": {"git_sha": git_sha(), "environment": environment()},
     }

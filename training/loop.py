@@ -19,6 +19,7 @@ from training.checkpoint import load_checkpoint, save_atomic, save_json_atomic
 from training.config import TrainConfig
 from training.dataset import LabelledImages, Splits, normalise, to_unit_float
 from training.model import DigitNet
+from training.onnx_start import start_from_exported
 
 EVAL_BATCH = 1000  # images per forward pass when evaluating
 BN_BATCHES = 200  # training batches that re-estimate BatchNorm statistics after each epoch
@@ -245,7 +246,8 @@ def fit(
     """Train `config` on `splits`, keeping `run_dir/last.pt` (resumable) and `run_dir/best.pt`.
 
     With `resume`, continues exactly where `last.pt` stopped (weights, optimiser, epoch, step,
-    shuffle order, random generators). When `stop` is set, the current step finishes, `last.pt` is
+    shuffle order, random generators). A fresh run starts from `config.start_from`'s weights when
+    it names an exported classifier. When `stop` is set, the current step finishes, `last.pt` is
     saved, and the result says `interrupted`. `device` (default: the CPU) holds the model and
     the training images while training; checkpoints load on the CPU.
     """
@@ -253,7 +255,11 @@ def fit(
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     device = device or torch.device("cpu")
-    model = build_model(config).to(device)
+    model = build_model(config)
+    if config.start_from and not resume:
+        start_from_exported(model, Path(config.start_from), splits.train,
+                            BN_BATCHES * config.batch_size)
+    model = model.to(device)
     optimizer = build_optimizer(model, config)
     train = splits.train.to(device)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"

@@ -14,6 +14,7 @@ from training.checkpoint import save_json_atomic
 from training.config import PRESETS, ExtraDataConfig, TrainConfig, preset
 from training.dataset import split_mnist
 from training.device import add_device_argument, training_device
+from training.download import content_sha256
 from training.extra_data import add_extra
 from training.loop import FitResult, evaluate, fit, load_model
 from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
@@ -36,6 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="set an existing run directory aside and start a fresh run")
     parser.add_argument("--epochs", type=int, help="override the preset's epoch count")
     parser.add_argument("--seed", type=int, help="override the preset's seed")
+    parser.add_argument("--start-from", type=Path,
+                        help="an exported classifier (model.onnx) to fine-tune, in place of the "
+                             "preset's start (large-tune: exported/model.onnx)")
     add_device_argument(parser, "the synthetic images are")
     args = parser.parse_args(argv)
     args.device = training_device(args.device, parser)
@@ -44,7 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     config = preset(args.preset)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed),
+                                   ("start_from", args.start_from and str(args.start_from)))
+                 if v is not None}
     return dataclasses.replace(config, **overrides)
 
 
@@ -106,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     config = resolve_config(args)
     run_dir = args.runs_dir / config.name
+    if config.start_from and not Path(config.start_from).is_file():
+        print(f"error: the classifier to start from, {config.start_from}, does not exist",
+              file=sys.stderr)
+        return 2
     prepare_run_dir(run_dir, args.resume, args.restart)
     try:
         arrays = load_mnist(MnistSource.from_env(args.data_dir))
@@ -121,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(config.threads)
+    started_from = ({"start_from_sha256": content_sha256(Path(config.start_from))}
+                    if config.start_from else {})
     save_json_atomic({"config": config.to_dict(), "git_sha": git_sha(), "data_sha256": arrays.sha256,
+                      **started_from,
                       "command": " ".join(["python -m training.train", *sys.argv[1:]]),
                       "started": utc_now()}, run_dir / "config.json")
     stop = threading.Event()

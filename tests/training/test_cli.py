@@ -1,5 +1,6 @@
 """The command lines: train (SIGTERM, then --resume), export, evaluate (checkpoint == ONNX)."""
 
+import hashlib
 import json
 import os
 import signal
@@ -79,6 +80,29 @@ def test_export_then_evaluate_gives_the_same_numbers_for_checkpoint_and_onnx(cli
     body = lambda text: text.split("\n", 1)[1]  # noqa: E731 (first line names the file)
     assert body(from_checkpoint.stdout) == body(from_onnx.stdout)
     assert "confusion matrix" in from_onnx.stdout and "precision" in from_onnx.stdout
+
+
+def test_a_run_can_start_from_an_export_and_says_which(cli_run, mnist_dir):
+    workdir = cli_run[0]
+    start = workdir / "out" / "model.onnx"
+    if not start.exists():  # made by the export test; made here when this test runs alone
+        run_module("training.export", "--checkpoint", "runs/smoke/best.pt", "--out-dir", "out",
+                   "--data-dir", mnist_dir, cwd=workdir)
+    tuned = run_module("training.train", "--preset", "smoke", "--runs-dir", "tuned", "--epochs", "1",
+                       "--start-from", start, "--data-dir", mnist_dir, cwd=workdir)
+    assert tuned.returncode == 0, tuned.stderr
+    run_config = json.loads((workdir / "tuned" / "smoke" / "config.json").read_text())
+    assert run_config["config"]["start_from"] == str(start)
+    assert run_config["start_from_sha256"] == hashlib.sha256(start.read_bytes()).hexdigest()
+    exported = run_module("training.export", "--checkpoint", "tuned/smoke/best.pt", "--out-dir",
+                          "tuned-out", "--data-dir", mnist_dir, cwd=workdir)
+    assert exported.returncode == 0, exported.stderr
+    metadata = json.loads((workdir / "tuned-out" / "model.json").read_text())
+    assert metadata["training"]["start_from_sha256"] == run_config["start_from_sha256"]
+    missing = run_module("training.train", "--preset", "smoke", "--runs-dir", "never",
+                         "--start-from", "missing.onnx", "--data-dir", mnist_dir, cwd=workdir)
+    assert missing.returncode == 2 and "missing.onnx" in missing.stderr
+    assert "Traceback" not in missing.stderr and not (workdir / "never").exists()
 
 
 def test_evaluate_reports_a_missing_model_clearly(tmp_path, mnist_dir):
