@@ -49,7 +49,7 @@ def test_among_mnist_digits_nearly_only_ones_are_lone_strokes(mnist):
     images, labels = mnist.test_images, mnist.test_labels
     found = np.array([is_lone_stroke(image) for image in images])
     assert found[labels != 1].mean() < 0.001  # a 7 whose hook is a pixel, say
-    assert found[labels == 1].mean() > 0.8  # most of MNIST's 1s are one straight stroke
+    assert found[labels == 1].mean() > 0.6  # most of MNIST's 1s are one straight stroke
 
 
 def test_training_non_digits_and_the_benchmark_non_digits_leave_lone_strokes_out():
