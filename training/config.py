@@ -165,7 +165,8 @@ PRESETS: dict[str, TrainConfig] = {
     "large": LARGE,
     # The committed model: `large` as exported (1.0.0+large.e20) fine-tuned for two epochs, on
     # 2 CPU cores, once lone straight strokes had left the non-digits (training/lone_strokes.py).
-    "large-tune": dataclasses.replace(LARGE, name="large-tune", epochs=2, lr=4e-4,
+    # At lr 4e-4 it answered 4 more heldout non-digits a digit ≥ 0.9 than 1.0.0+large.e20 did.
+    "large-tune": dataclasses.replace(LARGE, name="large-tune", epochs=2, lr=2e-4,
                                       warmup_fraction=0.1, start_from="exported/model.onnx"),
     # The first recipe: MNIST alone, ten digits.
     "digits-only": TrainConfig(name="digits-only"),
