@@ -55,15 +55,17 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def prepare_run_dir(run_dir: Path, resume: bool, restart: bool) -> None:
-    """Refuse to overwrite an unfinished run; set a finished one aside (nothing is deleted)."""
+    """Refuse to overwrite an unfinished run; set a finished one aside (nothing is deleted). A
+    run stopped before its first step (while making its synthetic images, say) left nothing to
+    resume: it starts again, and reuses the images it cached."""
     last = run_dir / "last.pt"
     if resume:
         if not last.exists():
             raise SystemExit(f"error: nothing to resume: {last} does not exist")
         return
-    if not run_dir.exists() or not any(run_dir.iterdir()):
-        return
     finished = (run_dir / "results.json").exists()
+    if not finished and not last.exists():
+        return
     if not finished and not restart:
         raise SystemExit(
             f"error: {run_dir} holds an unfinished run; continue it with --resume "

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.train import parse_args
+from training.train import parse_args, prepare_run_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,6 +103,17 @@ def test_a_run_can_start_from_an_export_and_says_which(cli_run, mnist_dir):
                          "--start-from", "missing.onnx", "--data-dir", mnist_dir, cwd=workdir)
     assert missing.returncode == 2 and "missing.onnx" in missing.stderr
     assert "Traceback" not in missing.stderr and not (workdir / "never").exists()
+
+
+def test_a_run_stopped_before_its_first_step_starts_again_with_its_cache(tmp_path):
+    run_dir = tmp_path / "runs" / "large"
+    run_dir.mkdir(parents=True)
+    cache = run_dir / "extra-train-0123456789abcdef.npz"
+    cache.write_bytes(b"synthetic images made before the stop")
+    prepare_run_dir(run_dir, resume=False, restart=False)
+    assert cache.read_bytes() == b"synthetic images made before the stop"
+    with pytest.raises(SystemExit, match="nothing to resume"):
+        prepare_run_dir(run_dir, resume=True, restart=False)
 
 
 def test_evaluate_reports_a_missing_model_clearly(tmp_path, mnist_dir):
