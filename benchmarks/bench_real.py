@@ -149,6 +149,8 @@ def measure(client: DigitsClient, sets: RealSets, mnist: tuple[np.ndarray, np.nd
     every_digit = [answer for group in answers.values() for answer in group]
     non_digits = score_non_digits(client.classify([item.data for item in sets.negatives]),
                                   every_digit)
+    lone_strokes = (score_non_digits(client.classify([item.data for item in sets.lone_strokes]),
+                                     every_digit) if sets.lone_strokes else None)
     numbers = score_numbers(client.read_number([item.scene.data for item in sets.numbers]),
                             [item.text for item in sets.numbers])
     outside = {name: score_digits(client.classify([item.data for item in items]),
@@ -157,7 +159,7 @@ def measure(client: DigitsClient, sets: RealSets, mnist: tuple[np.ndarray, np.nd
     mnist_score = None
     if mnist is not None:
         mnist_score = score_digits(client.classify(list(mnist[0])), mnist[1].tolist())
-    return PipelineResult(digits, numbers, non_digits, outside, mnist_score, timing)
+    return PipelineResult(digits, numbers, non_digits, outside, mnist_score, timing, lone_strokes)
 
 
 def run(model: Path, mnist: MnistArrays, config: BenchConfig) -> Report:
@@ -186,6 +188,8 @@ def headline(result: PipelineResult) -> dict[str, float | None]:
     figures.update({
         "numbers_exact": result.numbers.accuracy, "non_digit_auroc": result.non_digits.auroc,
         "non_digit_confident_share": result.non_digits.confident_share,
+        "lone_stroke_confident_share": (result.lone_strokes.confident_share
+                                        if result.lone_strokes else None),
         "mnist_test": result.mnist_test.accuracy if result.mnist_test else None,
         "photo_ms_mean": result.timing["photos"].ms_mean,
         **{name: score.accuracy for name, score in result.outside.items()},

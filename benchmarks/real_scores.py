@@ -163,3 +163,5 @@ class PipelineResult:
     outside: dict[str, DigitScore]  # outside checks; empty with --tune
     mnist_test: DigitScore | None  # raw MNIST test bytes; None with --tune
     timing: dict[str, Timing]  # per set, and "photos": every scene kind together
+    lone_strokes: NonDigitScore | None = None  # non-digits that preprocessing renders as one
+    # straight stroke (left out of non_digits); None when the sets had none

@@ -109,6 +109,8 @@ class RealSets:
     negatives: list[LabelledImage]
     outside: dict[str, list[LabelledImage]] = field(default_factory=dict)  # outside checks; empty
     # for the tuning split (they stay out of tuning)
+    lone_strokes: list[LabelledImage] = field(default_factory=list)  # non-digits that
+    # preprocessing renders as one straight stroke, kept out of `negatives` (see negative_set)
 
     def all_digits(self) -> list[LabelledImage]:
         return [item for items in self.digits.values() for item in items]
@@ -148,19 +150,21 @@ def continental_set(count: int, seed: int, writers: range) -> list[LabelledImage
     return items
 
 
-def negative_set(count: int, seed: int, fonts: str) -> list[LabelledImage]:
-    """`count` non-digits (families take turns), image i encoded with its own generator (seed, i).
-    An image that preprocessing renders as one straight stroke is skipped: that reads as a 1, and
-    training leaves such images out of its non-digits too (training.lone_strokes)."""
-    items = []
+def negative_set(count: int, seed: int, fonts: str) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """`count` non-digits (families take turns), image i encoded with its own generator (seed, i),
+    and apart from them the images skipped on the way: those that preprocessing renders as one
+    straight stroke, which reads as a 1 (training leaves them out of its non-digits too:
+    training.lone_strokes). The benchmark shows what the service answers to those separately."""
+    kept: list[LabelledImage] = []
+    lone: list[LabelledImage] = []
     for index in itertools.count():
         ((gray, family),) = generate_negatives(1, seed, split=fonts, start=index)
         data = encode(gray, np.random.default_rng([seed, index, 0xE1C]))
         pixels = prepare_encoded(data).pixels
-        if pixels is None or not is_lone_stroke(pixels):
-            items.append(LabelledImage(data, None, family))
-        if len(items) == count:
-            return items
+        (lone if pixels is not None and is_lone_stroke(pixels) else kept).append(
+            LabelledImage(data, None, family))
+        if len(kept) == count:
+            return kept, lone
     raise AssertionError("unreachable: itertools.count() never ends")
 
 
@@ -193,6 +197,7 @@ def build_sets(mnist: MnistArrays, split: RealSplit, sizes: SetSizes) -> RealSet
                                           split.continental_writers)
     numbers = list(generate_numbers(images, labels, sizes.numbers, split.scenes.seed,
                                     NUMBER_LENGTHS))
-    negatives = negative_set(sizes.negatives, split.negatives_seed, split.negatives_fonts)
+    negatives, lone_strokes = negative_set(sizes.negatives, split.negatives_seed,
+                                           split.negatives_fonts)
     outside = {"sklearn_digits": sklearn_digits(sizes.sklearn)} if split.name == "test" else {}
-    return RealSets(split, digits, numbers, negatives, outside)
+    return RealSets(split, digits, numbers, negatives, outside, lone_strokes)

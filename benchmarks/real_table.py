@@ -81,7 +81,20 @@ def _reading_rows(results: dict[str, PipelineResult], goals: Goals) -> list[Row]
                  *_cells(results, lambda r: _pct(r.non_digits.confident_share)),
                  f"≤ {_goal_pct(goals.confident_share)}",
                  _verdict(non.confident_share <= goals.confident_share)))
+    lone = judged.lone_strokes
+    if lone is not None:
+        rows.append((f"  left out as lone strokes ({lone.images}): answered a digit ≥ {CONFIDENT}",
+                     *_cells(results, lambda r: _pct(r.lone_strokes.confident_share)), "shown",
+                     ""))
+        rows.append((f"  all {non.images + lone.images} with them: answered a digit ≥ {CONFIDENT}",
+                     *_cells(results, _with_lone_strokes), "shown", ""))
     return rows
+
+
+def _with_lone_strokes(result: PipelineResult) -> str:
+    """The share of non-digits answered a digit ≥ CONFIDENT, lone strokes included."""
+    non, lone = result.non_digits, result.lone_strokes
+    return _pct((non.confident_digits + lone.confident_digits) / (non.images + lone.images))
 
 
 def _check_rows(results: dict[str, PipelineResult], goals: Goals) -> list[Row]:

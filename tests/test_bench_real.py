@@ -59,7 +59,7 @@ def test_continental_and_non_digit_sets_are_seeded_and_balanced():
     first = continental_set(8, 5, range(1000, 1010))
     assert [item.data for item in first] == [item.data for item in continental_set(8, 5, range(1000, 1010))]
     assert sorted(item.label for item in first) == [1, 1, 2, 2, 2, 4, 7, 9]  # one of each form
-    negatives = negative_set(3, 5, "heldout")
+    negatives, _ = negative_set(3, 5, "heldout")
     assert all(item.label is None for item in negatives) and len({item.group for item in negatives}) == 3
     with pytest.raises(ValueError, match="per_kind must be ≥ 1"):
         SetSizes(per_kind=0)
@@ -68,7 +68,7 @@ def test_continental_and_non_digit_sets_are_seeded_and_balanced():
 def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: Path,
                                                      capsys: pytest.CaptureFixture[str]):
     out = tmp_path / "real.json"
-    assert main(["--per-kind", "1", "--continental", "8", "--numbers", "7", "--negatives", "8",
+    assert main(["--per-kind", "1", "--continental", "8", "--numbers", "7", "--negatives", "16",
                  "--sklearn", "10", "--mnist-test", "50", "--out", str(out),
                  "--data-dir", str(mnist_dir)]) == 0
     text = capsys.readouterr().out
@@ -76,15 +76,18 @@ def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: 
     assert header.split()[:3] == ["measure", "baseline", "Digits"]
     for row in [*SCENE_KINDS, "continental forms (8)", "numbers read exactly (7)",
                 *(f"  {n} digits (1)" for n in range(2, 9)), "non-digits: AUROC",
-                "non-digits: answered a digit ≥ 0.9", "sklearn digits (10), outside check",
+                "non-digits: answered a digit ≥ 0.9",
+                "  left out as lone strokes (1): answered a digit ≥ 0.9",
+                "  all 17 with them: answered a digit ≥ 0.9", "sklearn digits (10), outside check",
                 "Fashion-MNIST, outside check", "MNIST test, served (raw bytes, 50)",
                 "preprocessing CPU ms/image, scene photos (8)", "  continental (8)",
-                "  non_digits (8)", "  sklearn_digits (10)"]:
+                "  non_digits (16)", "  sklearn_digits (10)"]:
         assert any(line.startswith(row) for line in rows), f"no row {row!r}"
     assert "not available offline" in text
     report = json.loads(out.read_text())
     assert set(report["results"]) == {"baseline", "Digits"}
     assert report["headline"]["Digits"]["mnist_test"] is not None
+    assert report["results"]["Digits"]["lone_strokes"]["images"] == 1
     assert report["environment"]["onnxruntime"]
 
 

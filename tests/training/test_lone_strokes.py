@@ -56,7 +56,8 @@ def test_training_non_digits_and_the_benchmark_non_digits_leave_lone_strokes_out
     images, labels = _negative_chunk((7, 0, 300, "train"))
     assert (labels == NOT_A_DIGIT).all() and 200 < len(images) < 300  # blanks go too
     assert not any(is_lone_stroke(image) for image in images)
-    benchmark = negative_set(120, 5, "heldout")
-    assert len(benchmark) == 120
-    assert not any(is_lone_stroke(pixels) for item in benchmark
+    kept, lone = negative_set(120, 5, "heldout")
+    assert len(kept) == 120 and 0 < len(lone) < 20
+    assert not any(is_lone_stroke(pixels) for item in kept
                    if (pixels := prepare_encoded(item.data).pixels) is not None)
+    assert all(is_lone_stroke(prepare_encoded(item.data).pixels) for item in lone)
