@@ -28,13 +28,13 @@ from serving.predictions import (
 )
 from serving.preprocess import Alternative, PreprocessConfig, Reading
 
-FRAMED_BEFORE = (14, 384, 516)  # form_boxes, tuning split: of tuning forms 0–599, those that the
-# committed classifier (1.0.0+large.e20) reads only inside the frame (the first classifier needed
-# the frame taken off for ten of 0–519; this one reads the others whole)
-UNSURE_FRAMED = (295, 379, 874)  # ... and of tuning forms 0–899, three whose frame makes the
-# whole an unsure other digit (an 8, a 4 and a 3 read as a 7, a 7 and a 5)
-DOUBTFUL_FRAMED = (109, 576)  # ... and two whose frame makes it a doubtful other digit (a 2 read
-# as a 4 at 0.97, a 4 as a 1 at 0.81)
+FRAMED_BEFORE = (14, 158, 384, 516)  # form_boxes, tuning split: of tuning forms 0–599, those
+# that the committed classifier (1.0.0+large-tune.e2) reads only inside the frame (the first
+# classifier needed the frame taken off for ten of 0–519; this one reads the others whole)
+UNSURE_FRAMED = (82, 379, 874)  # ... and of tuning forms 0–899, three of the seven whose frame
+# makes the whole an unsure other digit (a 2, a 4 and a 3 read as a 3, a 7 and a 5)
+DOUBTFUL_FRAMED = (189, 475)  # ... and two of the three whose frame makes it a doubtful other
+# digit (a 2 read as a 4 at 0.81, a 1 as a 7 at 0.72)
 
 
 def answers(config: PreprocessConfig, inputs: list[ImageInput]) -> list:

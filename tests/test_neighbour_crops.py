@@ -21,12 +21,11 @@ from serving.preprocess import Alternative, PreprocessConfig, Reading
 from serving.segment import SegmentConfig
 from tests.engine_paths import async_and_streamed
 
-# The crops are chosen for the committed classifier (1.0.0+large.e20), which reads more crops
-# whole than the first ones did: the cases below are those of tuning crops 0–599 that still need
-# the pieces.
-TOUCHING_BEFORE = (37, 90, 111, 128, 235, 302, 370, 450)  # neighbour_fragments, tuning split
-UNSURE_WHOLE = (193, 408, 470, 491)  # ... whose whole (digit and fragment) is an unsure other
-# digit
+# The crops are chosen for the committed classifier (1.0.0+large-tune.e2): the cases below are
+# those of tuning crops 0–599 that need the pieces.
+TOUCHING_BEFORE = (37, 64, 90, 111, 128, 152, 173, 175, 235, 294, 302, 370, 506, 558, 574)
+# neighbour_fragments, tuning split
+UNSURE_WHOLE = (193, 408, 491)  # ... whose whole (digit and fragment) is an unsure other digit
 NARROW_PAIRS = (128, 574)  # ... whose strokes with the neighbour's are narrower than 0.9 × their
 # height (a 1 and a 3)
 

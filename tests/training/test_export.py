@@ -1,5 +1,6 @@
 """ONNX export: parity with PyTorch, the metadata contract, and loud failure on a mismatch."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -72,8 +73,13 @@ def test_mismatch_fails_loudly_and_writes_nothing(trained, splits, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_committed_classifier_is_the_large_preset_as_the_readme_says():
+def test_the_committed_classifier_is_the_large_tune_preset_as_the_readme_says():
     metadata = json.loads((Path(__file__).resolve().parents[2] / "exported" / "model.json")
                           .read_text())
-    assert TrainConfig.from_dict(metadata["training"]["config"]) == PRESETS["large"]
-    assert metadata["version"].startswith("1.0.0+large.")
+    assert TrainConfig.from_dict(metadata["training"]["config"]) == PRESETS["large-tune"]
+    assert metadata["version"] == "1.0.0+large-tune.e2"
+    # It started from 1.0.0+large.e20, the large preset's export (commit 63d072b's model.onnx).
+    assert metadata["training"]["start_from_sha256"] == (
+        "4062250f76d59556797146e1fd99e9788b7946d1969f9ef10643fab1ff4f92bb")
+    assert dataclasses.replace(PRESETS["large-tune"], name="large", epochs=20, lr=4e-3,
+                               warmup_fraction=0.2, start_from="") == PRESETS["large"]
