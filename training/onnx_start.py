@@ -25,15 +25,20 @@ FOLDED_BIAS = "_bias"  # the export names a folded BatchNorm's bias <layer weigh
 STATISTICS_BATCH = 500  # images per forward pass while measuring the BatchNorm inputs
 
 
+class StartError(ValueError):
+    """The classifier to start from cannot be read, or is not an export of this model."""
+
+
 def exported_weights(path: Path) -> dict[str, np.ndarray]:
     """The named weights of an exported classifier, prefix removed."""
     import onnx
+    from google.protobuf.message import DecodeError
     from onnx import numpy_helper
 
     try:
         graph = onnx.load(str(path)).graph
-    except (OSError, onnx.onnx_cpp2py_export.checker.ValidationError) as err:  # type: ignore[attr-defined]
-        raise ValueError(f"cannot read the classifier to start from, {path}: {err}") from err
+    except (OSError, DecodeError) as err:
+        raise StartError(f"cannot read the classifier to start from, {path}: {err}") from err
     return {init.name.removeprefix(ONNX_PREFIX): np.array(numpy_helper.to_array(init))  # writable
             for init in graph.initializer if init.name.startswith(ONNX_PREFIX)}
 
@@ -59,7 +64,7 @@ def start_from_exported(model: nn.Module, path: Path, images: LabelledImages, co
     for name, layer, norm in pairs:
         for key in (f"{name}.weight", f"{name}.weight{FOLDED_BIAS}"):
             if key not in weights:
-                raise ValueError(f"{path} is not an export of this model: it has no {key}")
+                raise StartError(f"{path} is not an export of this model: it has no {key}")
         layer.weight.copy_(_shaped(weights[f"{name}.weight"], layer.weight, path))
         biases[norm] = _shaped(weights[f"{name}.weight{FOLDED_BIAS}"], norm.bias, path).double()
         norm.reset_parameters()  # mean 0, variance 1, scale 1, shift 0
@@ -71,7 +76,7 @@ def start_from_exported(model: nn.Module, path: Path, images: LabelledImages, co
         if id(owner) in folded or isinstance(owner, _BatchNorm):
             continue
         if name not in weights:
-            raise ValueError(f"{path} is not an export of this model: it has no {name}")
+            raise StartError(f"{path} is not an export of this model: it has no {name}")
         parameter.copy_(_shaped(weights[name], parameter, path))
     mean, variance = _inputs_statistics(model, [norm for _, _, norm in pairs], images, count)
     for norm in mean:
@@ -84,7 +89,7 @@ def start_from_exported(model: nn.Module, path: Path, images: LabelledImages, co
 
 def _shaped(values: np.ndarray, parameter: torch.Tensor, path: Path) -> torch.Tensor:
     if tuple(values.shape) != tuple(parameter.shape):
-        raise ValueError(f"{path} is not an export of this model: a weight of shape "
+        raise StartError(f"{path} is not an export of this model: a weight of shape "
                          f"{tuple(values.shape)} where the model has {tuple(parameter.shape)}")
     return torch.from_numpy(values)
 

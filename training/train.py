@@ -19,6 +19,7 @@ from training.extra_data import add_extra
 from training.loop import FitResult, evaluate, fit, load_model
 from training.mnist import MnistSource, MnistUnavailableError, add_data_dir_argument, load_mnist
 from training.model import multiply_adds, parameter_count
+from training.onnx_start import StartError
 from training.progress import CountProgress, EpochProgress
 from training.provenance import environment, git_sha, utc_now
 
@@ -145,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training preset {config.name!r}: {len(splits.train)} train / {len(splits.val)} "
           f"validation images, {config.epochs} epochs on {args.device}, run dir {run_dir}",
           file=sys.stderr)
-    result = fit(config, splits, run_dir, stop, args.resume, progress.on_step, progress.on_epoch,
-                 args.device)
+    try:
+        result = fit(config, splits, run_dir, stop, args.resume, progress.on_step,
+                     progress.on_epoch, args.device)
+    except StartError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if result.interrupted:
         device_flag = "" if args.device.type == "cpu" else f" --device {args.device}"
         print(f"interrupted at epoch {result.state.epoch + 1}, step {result.state.step}; saved "

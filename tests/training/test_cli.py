@@ -103,6 +103,12 @@ def test_a_run_can_start_from_an_export_and_says_which(cli_run, mnist_dir):
                          "--start-from", "missing.onnx", "--data-dir", mnist_dir, cwd=workdir)
     assert missing.returncode == 2 and "missing.onnx" in missing.stderr
     assert "Traceback" not in missing.stderr and not (workdir / "never").exists()
+    (workdir / "garbage.onnx").write_bytes(b"not an ONNX file")
+    garbage = run_module("training.train", "--preset", "smoke", "--runs-dir", "garbage", "--epochs",
+                         "1", "--start-from", "garbage.onnx", "--data-dir", mnist_dir, cwd=workdir)
+    assert garbage.returncode == 2, garbage.stderr
+    assert "cannot read the classifier to start from, garbage.onnx" in garbage.stderr
+    assert "Traceback" not in garbage.stderr
 
 
 def test_a_run_stopped_before_its_first_step_starts_again_with_its_cache(tmp_path):
