@@ -61,18 +61,17 @@ def is_lone_stroke(pixels: np.ndarray, rule: StrokeRule = DEFAULT_RULE) -> bool:
 def _edges_straight(slices: np.ndarray, across: np.ndarray, rule: StrokeRule) -> bool:
     """Both edges of the stroke (the least and greatest `across` in each 1 px slice along it,
     leaving out two slices at each end, the caps) lie within rule.max_edge_px of a straight line."""
-    present = np.unique(slices)
+    present, index = np.unique(slices, return_inverse=True)
     if present.size < rule.min_length_px:
         return False
-    inner = present[2:-2]
-    positions = np.searchsorted(inner, slices)
-    kept = (positions < inner.size) & (inner[np.minimum(positions, inner.size - 1)] == slices)
-    low = np.full(inner.size, np.inf)
-    high = np.full(inner.size, -np.inf)
-    np.minimum.at(low, positions[kept], across[kept])
-    np.maximum.at(high, positions[kept], across[kept])
+    low = np.full(present.size, np.inf)
+    high = np.full(present.size, -np.inf)
+    np.minimum.at(low, index, across)
+    np.maximum.at(high, index, across)
+    inner = slice(2, -2)  # without the caps
+    low, high, present = low[inner], high[inner], present[inner]
     for edge in (low, high):
-        fitted = np.polyval(np.polyfit(inner, edge, 1), inner)
+        fitted = np.polyval(np.polyfit(present, edge, 1), present)
         if np.abs(edge - fitted).max() > rule.max_edge_px:
             return False
     return True
