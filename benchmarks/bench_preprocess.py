@@ -76,8 +76,8 @@ def evaluate_style(
     benchmarks.served_preprocessing), classify the non-blank ones' main readings."""
     prepared, truth, times, blank = [], [], [], 0
     for item in generate(images, labels, indices, [style], seed):
-        result, ms = served_preparation(item.data, DEFAULT_CONFIG, reader, time.perf_counter)
-        times.append(ms)
+        result, spent = served_preparation(item.data, DEFAULT_CONFIG, reader, time.perf_counter)
+        times.append(spent.total_ms)
         if result.blank:
             blank += 1
         else:

@@ -134,8 +134,10 @@ def time_pipelines(sets: RealSets, pipelines: dict[str, EngineConfig], model: Pa
           for name, items in groups.items()}
     timing = {}
     for p, pipeline in enumerate(pipelines):
-        timing[pipeline] = {name: timing_of(values[p]) for name, values in ms.items()}
-        timing[pipeline]["photos"] = timing_of(np.concatenate([ms[kind][p] for kind in SCENE_KINDS]))
+        timing[pipeline] = {name: timing_of(totals[p], decoding[p])
+                            for name, (totals, decoding) in ms.items()}
+        timing[pipeline]["photos"] = timing_of(
+            *(np.concatenate([ms[kind][part][p] for kind in SCENE_KINDS]) for part in (0, 1)))
     return timing
 
 
@@ -192,6 +194,7 @@ def headline(result: PipelineResult) -> dict[str, float | None]:
                                         if result.lone_strokes else None),
         "mnist_test": result.mnist_test.accuracy if result.mnist_test else None,
         "photo_ms_mean": result.timing["photos"].ms_mean,
+        "photo_decode_ms_mean": result.timing["photos"].decode_ms_mean,
         **{name: score.accuracy for name, score in result.outside.items()},
     })
     return figures

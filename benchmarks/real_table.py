@@ -122,6 +122,11 @@ def _check_rows(results: dict[str, PipelineResult], goals: Goals) -> list[Row]:
     rows.append((f"preprocessing CPU ms/image, scene photos ({photos.images})",
                  *_cells(results, lambda r: _timing_cell(r.timing["photos"])),
                  f"≤ ~{goals.photo_ms:g} ms", _verdict(photos.ms_mean <= goals.photo_ms)))
+    rows.append(("  of it, decoding the file (mean)",
+                 *_cells(results, lambda r: f"{r.timing['photos'].decode_ms_mean:.2f}"), "", ""))
+    rows.append(("  of it, the pipeline after decoding (mean)",
+                 *_cells(results, lambda r: f"{r.timing['photos'].after_decoding_ms_mean:.2f}"),
+                 "", ""))
     rows += [(f"  {name} ({timing.images})",
               *_cells(results, lambda r, n=name: _timing_cell(r.timing[n])), "", "")
              for name, timing in judged.timing.items() if name != "photos"]

@@ -167,7 +167,7 @@ def prepare_encoded(
 
     Raises InvalidImageError for empty or undecodable data, ImageTooLargeError beyond `limits`.
     """
-    return _prepare_gray(*decode_gray(data, limits, config.work_side), config)
+    return prepare_decoded(*decode_gray(data, limits, config.work_side), config)
 
 
 def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) -> PreparedImage:
@@ -184,7 +184,7 @@ def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) 
         gray = values
     original_side = max(gray.shape)
     gray = resize(gray, config.work_side / original_side)
-    return _prepare_gray(gray, original_side / max(gray.shape), config)
+    return prepare_decoded(gray, original_side / max(gray.shape), config)
 
 
 # --- finding the digit ------------------------------------------------------------------------
@@ -315,8 +315,13 @@ class OtherReadings:
         return tuple(found)
 
 
-def _prepare_gray(gray: np.ndarray, to_input: float, config: PreprocessConfig) -> PreparedImage:
-    """The pipeline after decoding: find the ink, remove lines, choose the digit, render it."""
+def prepare_decoded(gray: np.ndarray, to_input: float,
+                    config: PreprocessConfig = DEFAULT_CONFIG) -> PreparedImage:
+    """The pipeline after decoding: find the ink, remove lines, choose the digit, render it.
+
+    `gray` is serving.decode.decode_gray's float32 [0, 1] image (longer side at most
+    config.work_side) and `to_input` its input px per px; prepare_encoded is the two in turn.
+    """
     found = {dark: _digit_strokes(gray, to_input, config, dark) for dark in polarities(gray)}
     # The likely polarity first: it wins ties (max calls its key even for one polarity).
     chosen = next(iter(found)) if len(found) == 1 else max(

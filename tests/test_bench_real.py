@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from benchmarks.bench_real import main
 from benchmarks.real_scores import auroc, no_digit_score, score_digits, score_numbers
 from benchmarks.real_sets import REAL_SPLITS, SetSizes, build_sets, continental_set, negative_set
 from benchmarks.scenes import SCENE_KINDS, SPLITS, generate_scenes, split_digits
+from benchmarks.served_preprocessing import served_preparation
 from serving.client import Classification, NumberReading, NumberStatus, ResultStatus
+from serving.preprocess import DEFAULT_CONFIG, prepare_encoded
 from training.config import TrainConfig
 from training.dataset import split_mnist
 
@@ -80,7 +85,9 @@ def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: 
                 "  left out as lone strokes (1): answered a digit ≥ 0.9",
                 "  all 17 with them: answered a digit ≥ 0.9", "sklearn digits (10), outside check",
                 "Fashion-MNIST, outside check", "MNIST test, served (raw bytes, 50)",
-                "preprocessing CPU ms/image, scene photos (8)", "  continental (8)",
+                "preprocessing CPU ms/image, scene photos (8)",
+                "  of it, decoding the file (mean)", "  of it, the pipeline after decoding (mean)",
+                "  continental (8)",
                 "  non_digits (16)", "  sklearn_digits (10)"]:
         assert any(line.startswith(row) for line in rows), f"no row {row!r}"
     assert "not available offline" in text
@@ -88,7 +95,23 @@ def test_a_tiny_run_prints_every_row_and_writes_json(tmp_path: Path, mnist_dir: 
     assert set(report["results"]) == {"baseline", "Digits"}
     assert report["headline"]["Digits"]["mnist_test"] is not None
     assert report["results"]["Digits"]["lone_strokes"]["images"] == 1
+    photos = report["results"]["Digits"]["timing"]["photos"]
+    assert 0 < photos["decode_ms_mean"] < photos["ms_mean"]
     assert report["environment"]["onnxruntime"]
+
+
+def test_served_preparation_times_decoding_within_the_whole_and_prepares_as_the_service():
+    image = np.full((120, 90), 255, np.uint8)
+    image[30:90, 40:50] = 0  # a 1
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    ticks = itertools.count()
+    prepared, spent = served_preparation(buffer.getvalue(), DEFAULT_CONFIG, None,
+                                         clock=lambda: float(next(ticks)))
+    # The clock is read before decoding, after it, and after the pipeline: 1 tick each.
+    assert (spent.decode_ms, spent.total_ms) == (1000.0, 2000.0)
+    expected = prepare_encoded(buffer.getvalue())
+    assert np.array_equal(prepared.pixels, expected.pixels) and prepared.ink_box == expected.ink_box
 
 
 def test_the_heldout_twin_is_drawn_from_the_digits_training_holds_out(mnist):
