@@ -25,7 +25,8 @@ Digits / baseline — ruled 98.8 / 97.0 %, forms 97.7 / 62.9 %, notes 98.6 / 73.
 98.1 %, phone 98.7 / 41.7 %, low resolution 98.8 / 99.3 %, neighbour crops 98.3 / 80.6 %,
 whiteboard 98.9 / 98.6 %, continental 100 / 100 %, numbers 96.0 / 84.6 %, non-digit AUROC 0.9983
 / 0.947 and 0.80 / 0.10 % answered a digit ≥ 0.9 (1.11 / 0.24 % with the 80 lone strokes),
-MNIST test 99.70 %, 1.52 / 1.38 CPU ms per scene photo.
+MNIST test 99.70 %, 1.57 / 1.43 CPU ms per scene photo (at a94165f), of which decoding the file
+0.55 / 0.61 ms.
 """
 
 from __future__ import annotations
