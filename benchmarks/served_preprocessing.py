@@ -13,7 +13,7 @@ from pathlib import Path
 from serving.decode import DEFAULT_LIMITS, decode_gray
 from serving.model import OnnxModel, RuntimeConfig
 from serving.predictions import Prediction, Scores, prediction_from, rendered_alternatives
-from serving.preprocess import PreparedImage, PreprocessConfig, prepare_decoded
+from serving.preprocess import PreparedImage, PreprocessConfig, prepare_decoded_file
 
 
 class MainReader:
@@ -41,7 +41,8 @@ class Spent:
     """Time one image's preprocessing took, ms of the clock served_preparation was given."""
 
     total_ms: float  # decoding, the pipeline after it, and the other readings that may answer
-    decode_ms: float  # of it, decoding the file (serving.decode.decode_gray)
+    decode_ms: float  # of it, decoding the file (serving.decode.decode_gray; a colour image
+    # without ink in its brightness is decoded again, in colour, in the pipeline's part)
 
 
 def served_preparation(data: bytes, config: PreprocessConfig, reader: MainReader | None,
@@ -53,7 +54,7 @@ def served_preparation(data: bytes, config: PreprocessConfig, reader: MainReader
     start = clock()
     decoded = decode_gray(data, DEFAULT_LIMITS, config.work_side)
     decoding = clock() - start
-    prepared = prepare_decoded(*decoded, config)
+    prepared = prepare_decoded_file(data, decoded, DEFAULT_LIMITS, config)
     spent = clock() - start
     main = None if reader is None or prepared.others is None else reader.main(prepared)
     if main is not None:

@@ -9,7 +9,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from serving.decode import ImageLimits, decode_gray
+from serving.colour import colour_contrast
+from serving.decode import ImageLimits, decode_colour, decode_gray
 from serving.imageops import mask_box
 from serving.model import NOT_DIGIT_CLASS, NUM_CLASSES
 from serving.number_line import NumberLine, number_line
@@ -91,8 +92,12 @@ def number_ink(data: bytes, limits: ImageLimits, config: PreprocessConfig,
     Raises as prepare_encoded."""
     # A number is wide: analysing it at a single digit's resolution would leave each digit a
     # few pixels; the longer side gets room for several digits.
-    gray, to_input = decode_gray(data, limits, config.work_side * 2)
-    clean = clean_ink(gray, to_input, config)
+    side = config.work_side * 2
+    clean = clean_ink(*decode_gray(data, limits, side), config)
+    if clean is None and config.colour is not None:  # ink as bright as its paper (serving.colour)
+        coloured = decode_colour(data, limits, side)
+        gray = None if coloured is None else colour_contrast(coloured[0], config.colour)
+        clean = None if gray is None else clean_ink(gray, coloured[1], config)
     if clean is None:
         return None
     return clean, lattice_of(clean.strokes, segment)

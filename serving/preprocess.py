@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from serving.colour import ColourConfig, colour_contrast
 from serving.components import ComponentConfig, choose_digit, digit_likeness
 from serving.decode import (
     DEFAULT_LIMITS,
     ImageLimits,
     array_to_unit,
     composite,
+    decode_colour,
     decode_gray,
     resize,
 )
@@ -56,6 +58,8 @@ class PreprocessConfig:
     crossing: NumberLineConfig | None = field(default_factory=NumberLineConfig)  # the line
     # image of strokes running into both side edges, for the number reader to read the digit in
     # the middle (serving.neighbour_reading); None: never
+    colour: ColourConfig | None = field(default_factory=ColourConfig)  # a colour image whose
+    # brightness shows no ink is tried again on its colours (serving.colour); None: never
     raw_ink_level: int = 64  # a raw pixel at or above this uint8 value is ink
     raw_min_ink_pixels: int = 5  # fewer ink pixels make a raw image blank (MNIST minimum: 26)
 
@@ -75,7 +79,7 @@ class PreprocessConfig:
                    components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
                                               join_gap=0.25, dark_surround_way=0.75,
                                               join_large_background=True),
-                   pieces=None, frame=None, dark_guess=False, crossing=None)
+                   pieces=None, frame=None, dark_guess=False, crossing=None, colour=None)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -167,7 +171,28 @@ def prepare_encoded(
 
     Raises InvalidImageError for empty or undecodable data, ImageTooLargeError beyond `limits`.
     """
-    return prepare_decoded(*decode_gray(data, limits, config.work_side), config)
+    return prepare_decoded_file(data, decode_gray(data, limits, config.work_side), limits, config)
+
+
+def prepare_decoded_file(data: bytes, decoded: tuple[np.ndarray, float], limits: ImageLimits,
+                         config: PreprocessConfig) -> PreparedImage:
+    """prepare_encoded of `data` once decode_gray has given `decoded`: the pipeline on its grey
+    image and, when that finds no ink in a colour image, on its colour contrast (serving.colour:
+    ink as bright as the paper)."""
+    prepared = prepare_decoded(*decoded, config)
+    if not prepared.blank or config.colour is None:
+        return prepared
+    coloured = decode_colour(data, limits, config.work_side)
+    if coloured is None:
+        return prepared
+    return _prepare_colour(*coloured, config.colour, config) or prepared
+
+
+def _prepare_colour(rgb: np.ndarray, to_input: float, colour: ColourConfig,
+                    config: PreprocessConfig) -> PreparedImage | None:
+    """The pipeline on the colour contrast of float RGB [H, W, 3]; None when colour adds nothing."""
+    gray = colour_contrast(rgb, colour)
+    return None if gray is None else prepare_decoded(gray, to_input, config)
 
 
 def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) -> PreparedImage:
@@ -183,8 +208,14 @@ def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) 
     else:
         gray = values
     original_side = max(gray.shape)
-    gray = resize(gray, config.work_side / original_side)
-    return prepare_decoded(gray, original_side / max(gray.shape), config)
+    factor = config.work_side / original_side
+    gray = resize(gray, factor)
+    to_input = original_side / max(gray.shape)
+    prepared = prepare_decoded(gray, to_input, config)
+    if prepared.blank and config.colour is not None and values.ndim == 3 and values.shape[2] == 3:
+        rgb = np.stack([resize(values[..., c], factor) for c in range(3)], axis=-1)
+        return _prepare_colour(rgb, to_input, config.colour, config) or prepared
+    return prepared
 
 
 # --- finding the digit ------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""How Digits reads a digit whose ink is as bright as its paper, only another colour (light blue
+on brown paper, yellow on a blue note, a highlighter on white), through the service.
+
+Usage: python -m benchmarks.colour_ink [--per-pair 50] [--split test|tune|heldout] [--model PATH]
+
+For each pair of paper and ink, `per-pair` phone photos or scans of MNIST digits (the split's
+digits and seed; benchmarks.scene_kit's paper unevenness, light, grain, blur and JPEG), and as
+many blank pages of that paper. Two loopback servers serve the same model: today's preprocessing
+("Digits") and the same without its second try in colour ("brightness only",
+PreprocessConfig.colour = None). Prints, per pair and server, the digits read right and the blank
+pages answered BLANK. Dark inks on the same papers are the control: colour must not change them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_real import loopback_servers
+from benchmarks.scene_kit import handwriting, mottle, photo_or_scan
+from benchmarks.scenes import SPLITS, split_digits
+from serving.client import DigitsClient, ResultStatus
+from serving.engine import EngineConfig
+from serving.model import DEFAULT_MODEL_PATH
+from serving.preprocess import PreprocessConfig
+from training.mnist import MnistSource, add_data_dir_argument, load_mnist
+
+Rng = np.random.Generator
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A paper and an ink colour, RGB 0–1 as a camera sees them in daylight."""
+
+    name: str
+    paper: tuple[float, float, float]
+    ink: tuple[float, float, float]
+
+
+# The first six: ink within 0.07 of its paper's luma (BT.601); the last two: the control.
+PAIRS = (
+    Pair("light blue on brown paper", (0.78, 0.67, 0.47), (0.47, 0.67, 1.00)),
+    Pair("orange on brown paper", (0.78, 0.67, 0.47), (1.00, 0.59, 0.00)),
+    Pair("yellow on a blue note", (0.59, 0.78, 0.94), (0.94, 0.78, 0.00)),
+    Pair("highlighter on white", (0.96, 0.96, 0.94), (0.98, 0.98, 0.24)),
+    Pair("green on a pink note", (1.00, 0.70, 0.80), (0.55, 0.90, 0.50)),
+    Pair("pink on a green note", (0.70, 0.90, 0.60), (1.00, 0.65, 0.85)),
+    Pair("blue pen on white (control)", (0.93, 0.93, 0.90), (0.10, 0.12, 0.45)),
+    Pair("black on a yellow note (control)", (0.98, 0.90, 0.45), (0.08, 0.08, 0.08)),
+)
+PIPELINES = {
+    "brightness only": EngineConfig(preprocess=replace(PreprocessConfig(), colour=None)),
+    "Digits": EngineConfig(),
+}
+
+
+def luma(rgb: tuple[float, float, float]) -> float:
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def photo(pair: Pair, digit: np.ndarray | None, rng: Rng) -> bytes:
+    """A photo (70 %) or scan of `digit` (uint8 [28, 28]; None: a blank page) in the pair's ink
+    on its paper, both colours jittered a little."""
+    frame = int(rng.integers(90, 200))
+    side = int(frame * rng.uniform(1.3, 1.9))
+    shape = (side, int(side * rng.uniform(0.8, 1.3)))
+    jitter = rng.uniform(-0.03, 0.03, (2, 3)).astype(np.float32)
+    paper = np.clip(np.float32(pair.paper) + jitter[0], 0, 1)
+    ink = np.clip(np.float32(pair.ink) + jitter[1], 0, 1)
+    coverage = np.zeros(shape, np.float32)
+    if digit is not None:
+        top = int(rng.integers(0, shape[0] - frame + 1))
+        left = int(rng.integers(0, shape[1] - frame + 1))
+        coverage[top:top + frame, left:left + frame] = handwriting(
+            digit.astype(np.float32) / 255, frame, rng, 0.3)
+    rgb = paper + coverage[..., None] * (ink - paper) + mottle(rng, shape)[..., None]
+    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
+
+
+def pair_sets(pair_index: int, images: np.ndarray, labels: np.ndarray, per_pair: int,
+              seed: int) -> tuple[list[bytes], list[int], list[bytes]]:
+    """(digit photos, their labels, blank pages) of one pair: digits pair_index × per_pair on."""
+    start = pair_index * per_pair
+    digits, truth, blanks = [], [], []
+    for i in range(per_pair):
+        index = (start + i) % len(labels)
+        digits.append(photo(PAIRS[pair_index], images[index],
+                            np.random.default_rng([seed, pair_index, i, 0])))
+        truth.append(int(labels[index]))
+        blanks.append(photo(PAIRS[pair_index], None, np.random.default_rng([seed, pair_index, i, 1])))
+    return digits, truth, blanks
+
+
+def measure(model: Path, images: np.ndarray, labels: np.ndarray, per_pair: int,
+            seed: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per pair name, per server: (share of digits read right, share of blank pages answered
+    BLANK), every image through DigitsClient → gRPC → preprocessing → onnxruntime."""
+    sets = [pair_sets(p, images, labels, per_pair, seed) for p in range(len(PAIRS))]
+    shares: dict[str, dict[str, tuple[float, float]]] = {pair.name: {} for pair in PAIRS}
+    with loopback_servers(model, PIPELINES) as addresses:
+        for name, address in addresses.items():
+            with DigitsClient(address) as client:
+                for pair, (digits, truth, blanks) in zip(PAIRS, sets, strict=True):
+                    answers = client.classify(digits)
+                    right = sum(a.status == ResultStatus.DIGIT and a.digit == label
+                                for a, label in zip(answers, truth, strict=True))
+                    blank = sum(a.status == ResultStatus.BLANK for a in client.classify(blanks))
+                    shares[pair.name][name] = (right / per_pair, blank / per_pair)
+    return shares
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.colour_ink", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-pair", type=int, default=50, help="digits (and blank pages) per pair")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="test",
+                        help="MNIST test digits (reported), or a twin to tune on")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    add_data_dir_argument(parser)
+    args = parser.parse_args(argv)
+    if args.per_pair < 1:
+        parser.error("--per-pair must be ≥ 1")
+    split = SPLITS[args.split]
+    images, labels = split_digits(load_mnist(MnistSource.from_env(args.data_dir)), split)
+    shares = measure(args.model, images, labels, args.per_pair, split.seed)
+    names = list(PIPELINES)
+    print(f"{args.per_pair} digits and {args.per_pair} blank pages per pair, split {args.split!r}, "
+          f"model {args.model}")
+    print(f"{'paper and ink':34s} {'luma gap':>8s}  " +
+          "  ".join(f"{n + ': right / blank':>28s}" for n in names))
+    for pair in PAIRS:
+        cells = "  ".join(f"{right:>18.1%} / {blank:>6.1%}"
+                          for right, blank in (shares[pair.name][n] for n in names))
+        print(f"{pair.name:34s} {abs(luma(pair.ink) - luma(pair.paper)):8.2f}  {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
