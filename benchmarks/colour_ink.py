@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_real import loopback_servers
 from benchmarks.scene_kit import handwriting, mottle, photo_or_scan
 from benchmarks.scenes import SPLITS, split_digits
-from serving.client import DigitsClient, ResultStatus
+from benchmarks.served_rows import RowImages, RowScore, served_rows
 from serving.engine import EngineConfig
 from serving.model import DEFAULT_MODEL_PATH
 from serving.preprocess import PreprocessConfig
@@ -80,9 +79,9 @@ def photo(pair: Pair, digit: np.ndarray | None, rng: Rng) -> bytes:
     return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
 
 
-def pair_sets(pair_index: int, images: np.ndarray, labels: np.ndarray, per_pair: int,
-              seed: int) -> tuple[list[bytes], list[int], list[bytes]]:
-    """(digit photos, their labels, blank pages) of one pair: digits pair_index × per_pair on."""
+def pair_images(pair_index: int, images: np.ndarray, labels: np.ndarray, per_pair: int,
+                seed: int) -> RowImages:
+    """The digit photos and blank pages of one pair: digits pair_index × per_pair on."""
     start = pair_index * per_pair
     digits, truth, blanks = [], [], []
     for i in range(per_pair):
@@ -91,25 +90,14 @@ def pair_sets(pair_index: int, images: np.ndarray, labels: np.ndarray, per_pair:
                             np.random.default_rng([seed, pair_index, i, 0])))
         truth.append(int(labels[index]))
         blanks.append(photo(PAIRS[pair_index], None, np.random.default_rng([seed, pair_index, i, 1])))
-    return digits, truth, blanks
+    return RowImages(digits, truth, blanks)
 
 
 def measure(model: Path, images: np.ndarray, labels: np.ndarray, per_pair: int,
-            seed: int) -> dict[str, dict[str, tuple[float, float]]]:
-    """Per pair name, per server: (share of digits read right, share of blank pages answered
-    BLANK), every image through DigitsClient → gRPC → preprocessing → onnxruntime."""
-    sets = [pair_sets(p, images, labels, per_pair, seed) for p in range(len(PAIRS))]
-    shares: dict[str, dict[str, tuple[float, float]]] = {pair.name: {} for pair in PAIRS}
-    with loopback_servers(model, PIPELINES) as addresses:
-        for name, address in addresses.items():
-            with DigitsClient(address) as client:
-                for pair, (digits, truth, blanks) in zip(PAIRS, sets, strict=True):
-                    answers = client.classify(digits)
-                    right = sum(a.status == ResultStatus.DIGIT and a.digit == label
-                                for a, label in zip(answers, truth, strict=True))
-                    blank = sum(a.status == ResultStatus.BLANK for a in client.classify(blanks))
-                    shares[pair.name][name] = (right / per_pair, blank / per_pair)
-    return shares
+            seed: int) -> dict[str, dict[str, RowScore]]:
+    """Per pair name, per server: its score (benchmarks.served_rows)."""
+    return served_rows(model, PIPELINES, {
+        pair.name: pair_images(p, images, labels, per_pair, seed) for p, pair in enumerate(PAIRS)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'paper and ink':34s} {'luma gap':>8s}  " +
           "  ".join(f"{n + ': right / blank':>28s}" for n in names))
     for pair in PAIRS:
-        cells = "  ".join(f"{right:>18.1%} / {blank:>6.1%}"
-                          for right, blank in (shares[pair.name][n] for n in names))
+        cells = "  ".join(f"{score.right:>18.1%} / {score.blank:>6.1%}"
+                          for score in (shares[pair.name][n] for n in names))
         print(f"{pair.name:34s} {abs(luma(pair.ink) - luma(pair.paper)):8.2f}  {cells}")
     return 0
 

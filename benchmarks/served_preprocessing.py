@@ -41,8 +41,8 @@ class Spent:
     """Time one image's preprocessing took, ms of the clock served_preparation was given."""
 
     total_ms: float  # decoding, the pipeline after it, and the other readings that may answer
-    decode_ms: float  # of it, decoding the file (serving.decode.decode_gray; a colour image
-    # without ink in its brightness is decoded again, in colour, in the pipeline's part)
+    decode_ms: float  # of it, decoding the file (serving.decode.decode_gray); decoding it again
+    # (a small digit looked at finer, a colour image without ink in its grey) is in the rest
 
 
 def served_preparation(data: bytes, config: PreprocessConfig, reader: MainReader | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +40,20 @@ RAW_BYTES = MNIST_SIDE * MNIST_SIDE  # bytes of one raw MNIST-convention image
 
 
 @dataclass(frozen=True)
+class ZoomConfig:
+    """When a digit found small in a reduced image is looked at again, finer."""
+
+    small_digit: float = 0.08  # the digit's ink box's longer side under this fraction of the
+    # image's longer side is small
+    factor: int = 2  # the second look's longer side: this × work_side (at most the image's own)
+    min_gain: float = 1.5  # ...and only when that is at least this × the first look's
+
+    def __post_init__(self) -> None:
+        if not 0 < self.small_digit <= 1 or self.factor < 1 or self.min_gain < 1:
+            raise ValueError("small_digit must be in (0, 1], factor and min_gain ≥ 1")
+
+
+@dataclass(frozen=True)
 class PreprocessConfig:
     """How the digit is found and normalised; the geometry follows how MNIST itself was made."""
 
@@ -58,6 +72,8 @@ class PreprocessConfig:
     crossing: NumberLineConfig | None = field(default_factory=NumberLineConfig)  # the line
     # image of strokes running into both side edges, for the number reader to read the digit in
     # the middle (serving.neighbour_reading); None: never
+    zoom: ZoomConfig | None = field(default_factory=ZoomConfig)  # a digit small in a
+    # large image is looked at again at a finer resolution; None: never
     colour: ColourConfig | None = field(default_factory=ColourConfig)  # a colour image whose
     # brightness shows no ink is tried again on its colours (serving.colour); None: never
     raw_ink_level: int = 64  # a raw pixel at or above this uint8 value is ink
@@ -79,7 +95,8 @@ class PreprocessConfig:
                    components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
                                               join_gap=0.25, dark_surround_way=0.75,
                                               join_large_background=True),
-                   pieces=None, frame=None, dark_guess=False, crossing=None, colour=None)
+                   pieces=None, frame=None, dark_guess=False, crossing=None, zoom=None,
+                   colour=None)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -177,15 +194,46 @@ def prepare_encoded(
 def prepare_decoded_file(data: bytes, decoded: tuple[np.ndarray, float], limits: ImageLimits,
                          config: PreprocessConfig) -> PreparedImage:
     """prepare_encoded of `data` once decode_gray has given `decoded`: the pipeline on its grey
-    image and, when that finds no ink in a colour image, on its colour contrast (serving.colour:
-    ink as bright as the paper)."""
+    image, again finer when the digit it finds is small in a large image (ZoomConfig), and when
+    it finds no ink in a colour image, on its colour contrast (serving.colour: ink as bright as
+    the paper)."""
     prepared = prepare_decoded(*decoded, config)
-    if not prepared.blank or config.colour is None:
+    if not prepared.blank:
+        return _second_look(prepared, decoded, lambda side: decode_gray(data, limits, side), config)
+    if config.colour is None:
         return prepared
     coloured = decode_colour(data, limits, config.work_side)
     if coloured is None:
         return prepared
     return _prepare_colour(*coloured, config.colour, config) or prepared
+
+
+def _second_look(prepared: PreparedImage, decoded: tuple[np.ndarray, float],
+                 decode_at: Callable[[int], tuple[np.ndarray, float]],
+                 config: PreprocessConfig) -> PreparedImage:
+    """`prepared` (of `decoded`), or when its digit is small in an image that was reduced, the
+    pipeline on the image decoded finer (decode_at(longer side)) if that finds a digit too."""
+    closer = _closer_side(prepared, decoded, config)
+    if closer is None:
+        return prepared
+    second = prepare_decoded(*decode_at(closer), config)
+    return prepared if second.blank else second
+
+
+def _closer_side(prepared: PreparedImage, decoded: tuple[np.ndarray, float],
+                 config: PreprocessConfig) -> int | None:
+    """The longer side to analyse the image at again when its digit is small in it and the
+    image had more pixels than were analysed; None when one look is enough."""
+    zoom = config.zoom
+    if zoom is None or prepared.ink_box is None:
+        return None
+    gray, to_input = decoded
+    original_side = to_input * max(gray.shape)
+    left, top, right, bottom = prepared.ink_box
+    if max(right - left, bottom - top) >= zoom.small_digit * original_side:
+        return None
+    closer = min(round(original_side), zoom.factor * config.work_side)
+    return closer if closer >= zoom.min_gain * max(gray.shape) else None
 
 
 def _prepare_colour(rgb: np.ndarray, to_input: float, colour: ColourConfig,
@@ -208,13 +256,19 @@ def prepare_array(image: np.ndarray, config: PreprocessConfig = DEFAULT_CONFIG) 
     else:
         gray = values
     original_side = max(gray.shape)
-    factor = config.work_side / original_side
-    gray = resize(gray, factor)
-    to_input = original_side / max(gray.shape)
-    prepared = prepare_decoded(gray, to_input, config)
-    if prepared.blank and config.colour is not None and values.ndim == 3 and values.shape[2] == 3:
+
+    def reduced(side: int) -> tuple[np.ndarray, float]:
+        analysed = resize(gray, side / original_side)
+        return analysed, original_side / max(analysed.shape)
+
+    decoded = reduced(config.work_side)
+    prepared = prepare_decoded(*decoded, config)
+    if not prepared.blank:
+        return _second_look(prepared, decoded, reduced, config)
+    if config.colour is not None and values.ndim == 3 and values.shape[2] == 3:
+        factor = config.work_side / original_side
         rgb = np.stack([resize(values[..., c], factor) for c in range(3)], axis=-1)
-        return _prepare_colour(rgb, to_input, config.colour, config) or prepared
+        return _prepare_colour(rgb, decoded[1], config.colour, config) or prepared
     return prepared
 
 

@@ -1,0 +1,95 @@
+"""How Digits reads a digit that is small in a large photo, through the service, by the digit's
+size: a second, finer look at small digits against one look.
+
+Usage: python -m benchmarks.small_digits [--per-size 100] [--split test|tune|heldout] [--model PATH]
+
+Each row: `per-size` photos (70 %) or scans of MNIST digits written in a square of the given share
+of the photo's longer side (the ink itself is about 0.7 of that square), anywhere on pages of
+400–1,200 px (benchmarks.scene_kit's paper, pen, light, grain, blur and JPEG). Two loopback servers
+serve the same model: today's preprocessing ("Digits") and the same with one look only
+(PreprocessConfig.zoom = None). Prints, per size and server, the share read right.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.scene_kit import handwriting, mottle, paper_colour, pen_ink, photo_or_scan
+from benchmarks.scenes import SPLITS, split_digits
+from benchmarks.served_rows import RowImages, RowScore, served_rows
+from serving.engine import EngineConfig
+from serving.model import DEFAULT_MODEL_PATH
+from serving.preprocess import PreprocessConfig
+from training.mnist import MnistSource, add_data_dir_argument, load_mnist
+
+SIZES = (0.05, 0.06, 0.08, 0.1, 0.15, 0.3)  # the digit's square, share of the longer side
+PIPELINES = {
+    "one look": EngineConfig(preprocess=replace(PreprocessConfig(), zoom=None)),
+    "Digits": EngineConfig(),
+}
+
+
+def photo(digit: np.ndarray, size: float, rng: np.random.Generator) -> bytes:
+    """A photo or scan of `digit` (uint8 [28, 28]) in a square of `size` × the longer side."""
+    longer = int(rng.integers(400, 1201))
+    shape = (int(longer * rng.uniform(0.7, 1.0)), longer)
+    frame = max(8, round(size * longer))
+    top = int(rng.integers(0, shape[0] - frame + 1))
+    left = int(rng.integers(0, shape[1] - frame + 1))
+    coverage = np.zeros(shape, np.float32)
+    coverage[top:top + frame, left:left + frame] = handwriting(
+        digit.astype(np.float32) / 255, frame, rng, 0.3)
+    paper, ink = paper_colour(rng), pen_ink(rng)
+    rgb = paper + coverage[..., None] * (ink - paper) + mottle(rng, shape)[..., None]
+    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
+
+
+def size_images(size_index: int, images: np.ndarray, labels: np.ndarray, per_size: int,
+                seed: int) -> RowImages:
+    """The photos of one size: digits size_index × per_size on."""
+    indices = [(size_index * per_size + i) % len(labels) for i in range(per_size)]
+    return RowImages([photo(images[index], SIZES[size_index],
+                            np.random.default_rng([seed, size_index, i]))
+                      for i, index in enumerate(indices)],
+                     [int(labels[index]) for index in indices])
+
+
+def measure(model: Path, images: np.ndarray, labels: np.ndarray, per_size: int,
+            seed: int) -> dict[str, dict[str, RowScore]]:
+    """Per size (row name), per server: its score (benchmarks.served_rows)."""
+    return served_rows(model, PIPELINES, {
+        row_name(size): size_images(s, images, labels, per_size, seed)
+        for s, size in enumerate(SIZES)})
+
+
+def row_name(size: float) -> str:
+    return f"digit {size:.0%} of the photo"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.small_digits", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-size", type=int, default=100, help="photos per digit size")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="test",
+                        help="MNIST test digits (reported), or a twin to tune on")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    add_data_dir_argument(parser)
+    args = parser.parse_args(argv)
+    if args.per_size < 1:
+        parser.error("--per-size must be ≥ 1")
+    split = SPLITS[args.split]
+    images, labels = split_digits(load_mnist(MnistSource.from_env(args.data_dir)), split)
+    scores = measure(args.model, images, labels, args.per_size, split.seed)
+    print(f"{args.per_size} photos per size, split {args.split!r}, model {args.model}")
+    print(f"{'':28s}" + "".join(f"{name:>12s}" for name in PIPELINES))
+    for row, by_pipeline in scores.items():
+        print(f"{row:28s}" + "".join(f"{by_pipeline[name].right:>12.1%}" for name in PIPELINES))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
