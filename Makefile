@@ -16,7 +16,7 @@ NUMBER_ARGS ?=
 DATA_DIR ?=  # a local MNIST folder for both trainers (or set $$MNIST_DIR)
 
 .PHONY: help venv browser train train-digits train-numbers export export-digits export-numbers \
-	evaluate evaluate-onnx plots test lint bench bench-train protos serve bench-serve bench-preprocess bench-real bench-colour bench-small bench-batch demo bench-demo proxy clean
+	evaluate evaluate-onnx plots test lint bench bench-train protos serve bench-serve bench-preprocess bench-real bench-colour bench-small bench-circled bench-batch demo bench-demo proxy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -74,7 +74,7 @@ proxy:  ## Debian's haproxy, bench-serve's L7 proxy in front of two replicas (ap
 lint: $(STAMP)  ## ruff over the code
 	$(PY) -m ruff check .
 
-bench: bench-train bench-serve bench-preprocess bench-real bench-colour bench-small bench-batch bench-demo  ## every benchmark
+bench: bench-train bench-serve bench-preprocess bench-real bench-colour bench-small bench-circled bench-batch bench-demo  ## every benchmark
 
 bench-train: $(STAMP)  ## time to 99 % test accuracy: fast preset vs the classic PyTorch example
 	$(PY) -m benchmarks.bench_train
@@ -99,6 +99,9 @@ bench-colour: $(STAMP)  ## digits in ink as bright as the paper: Digits vs brigh
 
 bench-small: $(STAMP)  ## digits small in large photos, by size: Digits vs one look
 	$(PY) -m benchmarks.small_digits $(ARGS)
+
+bench-circled: $(STAMP)  ## digits with a ring drawn around them: Digits vs no rings
+	$(PY) -m benchmarks.circled_digits $(ARGS)
 
 bench-batch: $(STAMP)  ## offline batch jobs, 20k and 200k images: plain loop, local engine, Ray engine
 	$(PY) -m benchmarks.bench_batch $(ARGS)

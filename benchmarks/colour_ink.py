@@ -13,19 +13,15 @@ pages answered BLANK. Dark inks on the same papers are the control: colour must 
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.scene_kit import handwriting, mottle, photo_or_scan
-from benchmarks.scenes import SPLITS, split_digits
-from benchmarks.served_rows import RowImages, RowScore, served_rows
+from benchmarks.served_rows import RowImages, RowScore, rows_command_line, served_rows
 from serving.engine import EngineConfig
-from serving.model import DEFAULT_MODEL_PATH
 from serving.preprocess import PreprocessConfig
-from training.mnist import MnistSource, add_data_dir_argument, load_mnist
 
 Rng = np.random.Generator
 
@@ -101,22 +97,11 @@ def measure(model: Path, images: np.ndarray, labels: np.ndarray, per_pair: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.colour_ink", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--per-pair", type=int, default=50, help="digits (and blank pages) per pair")
-    parser.add_argument("--split", choices=sorted(SPLITS), default="test",
-                        help="MNIST test digits (reported), or a twin to tune on")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
-    add_data_dir_argument(parser)
-    args = parser.parse_args(argv)
-    if args.per_pair < 1:
-        parser.error("--per-pair must be ≥ 1")
-    split = SPLITS[args.split]
-    images, labels = split_digits(load_mnist(MnistSource.from_env(args.data_dir)), split)
-    shares = measure(args.model, images, labels, args.per_pair, split.seed)
+    run = rows_command_line("python -m benchmarks.colour_ink", __doc__, "--per-pair", 50, argv)
+    shares = measure(run.model, run.images, run.labels, run.count, run.split.seed)
     names = list(PIPELINES)
-    print(f"{args.per_pair} digits and {args.per_pair} blank pages per pair, split {args.split!r}, "
-          f"model {args.model}")
+    print(f"{run.count} digits and {run.count} blank pages per pair, split {run.split.name!r}, "
+          f"model {run.model}")
     print(f"{'paper and ink':34s} {'luma gap':>8s}  " +
           "  ".join(f"{n + ': right / blank':>28s}" for n in names))
     for pair in PAIRS:

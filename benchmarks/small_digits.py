@@ -12,19 +12,21 @@ serve the same model: today's preprocessing ("Digits") and the same with one loo
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.scene_kit import handwriting, mottle, paper_colour, pen_ink, photo_or_scan
-from benchmarks.scenes import SPLITS, split_digits
-from benchmarks.served_rows import RowImages, RowScore, served_rows
+from benchmarks.served_rows import (
+    RowImages,
+    RowScore,
+    print_rights,
+    rows_command_line,
+    served_rows,
+)
 from serving.engine import EngineConfig
-from serving.model import DEFAULT_MODEL_PATH
 from serving.preprocess import PreprocessConfig
-from training.mnist import MnistSource, add_data_dir_argument, load_mnist
 
 SIZES = (0.05, 0.06, 0.08, 0.1, 0.15, 0.3)  # the digit's square, share of the longer side
 PIPELINES = {
@@ -71,23 +73,8 @@ def row_name(size: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.small_digits", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--per-size", type=int, default=100, help="photos per digit size")
-    parser.add_argument("--split", choices=sorted(SPLITS), default="test",
-                        help="MNIST test digits (reported), or a twin to tune on")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
-    add_data_dir_argument(parser)
-    args = parser.parse_args(argv)
-    if args.per_size < 1:
-        parser.error("--per-size must be ≥ 1")
-    split = SPLITS[args.split]
-    images, labels = split_digits(load_mnist(MnistSource.from_env(args.data_dir)), split)
-    scores = measure(args.model, images, labels, args.per_size, split.seed)
-    print(f"{args.per_size} photos per size, split {args.split!r}, model {args.model}")
-    print(f"{'':28s}" + "".join(f"{name:>12s}" for name in PIPELINES))
-    for row, by_pipeline in scores.items():
-        print(f"{row:28s}" + "".join(f"{by_pipeline[name].right:>12.1%}" for name in PIPELINES))
+    run = rows_command_line("python -m benchmarks.small_digits", __doc__, "--per-size", 100, argv)
+    print_rights(run, measure(run.model, run.images, run.labels, run.count, run.split.seed), 28)
     return 0
 
 

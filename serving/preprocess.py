@@ -34,6 +34,7 @@ from serving.ink import (
 from serving.lines import FrameConfig, LineConfig, remove_lines, without_frame
 from serving.number_line import CrossingLine, NumberLineConfig, crossing_line
 from serving.render import MNIST_SIDE, RenderConfig, render_digit
+from serving.rings import RingConfig, inside_ring
 from serving.segment import SegmentConfig, central_pieces
 
 RAW_BYTES = MNIST_SIDE * MNIST_SIDE  # bytes of one raw MNIST-convention image
@@ -66,6 +67,8 @@ class PreprocessConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     pieces: SegmentConfig | None = field(default_factory=SegmentConfig)  # how strokes running
     # into a side edge are cut to offer the central piece as an alternative; None: never
+    ring: RingConfig | None = field(default_factory=RingConfig)  # what a ring drawn around the
+    # digit is, whose inside is offered as the frame reading where no frame is; None: never
     frame: FrameConfig | None = field(default_factory=FrameConfig)  # what a frame around the
     # digit is, whose removal is offered as an alternative; None: never
     dark_guess: bool = True  # an image read as light ink also offers its dark-ink reading
@@ -95,8 +98,8 @@ class PreprocessConfig:
                    components=ComponentConfig(drop_border_fragments=False, centre_weight=0.0,
                                               join_gap=0.25, dark_surround_way=0.75,
                                               join_large_background=True),
-                   pieces=None, frame=None, dark_guess=False, crossing=None, zoom=None,
-                   colour=None)
+                   pieces=None, frame=None, ring=None, dark_guess=False, crossing=None,
+                   zoom=None, colour=None)
 
 
 DEFAULT_CONFIG = PreprocessConfig()
@@ -114,7 +117,8 @@ class Reading(enum.Enum):
 
     PIECE = "piece"  # the middle piece of strokes that a neighbour touching the digit carried
     # to the image's edge (segment.central_pieces)
-    FRAME = "frame"  # the digit inside a frame: a form box's sides that line removal kept
+    FRAME = "frame"  # the digit inside a frame: a form box's sides that line removal kept, or a
+    # ring drawn around it
     DARK = "dark"  # the dark-ink reading of an image read as light ink (a note on a dark desk)
 
 
@@ -382,10 +386,15 @@ class OtherReadings:
         found = [] if config.pieces is None or Reading.PIECE not in readings else [
             Alternative(*rendered(piece), Reading.PIECE)
             for piece in central_pieces(self.strokes, config.pieces)]
-        unframed = (None if config.frame is None or Reading.FRAME not in readings
-                    else without_frame(self.strokes, config.frame))
+        unframed = None
+        if Reading.FRAME in readings:
+            # A form's box whose sides line removal kept (too thick or too short for a line), or
+            # a ring drawn around the digit.
+            if config.frame is not None:
+                unframed = without_frame(self.strokes, config.frame)
+            if unframed is None and config.ring is not None:
+                unframed = inside_ring(self.strokes, config.ring)
         if unframed is not None:
-            # A form's box whose sides line removal kept (too thick or too short for a line).
             found.append(Alternative(*rendered(unframed), Reading.FRAME, GUESS_NOT_DIGIT))
         if (self.light is not None and Reading.DARK in readings
                 and dark_marks_in_middle(self.light, config.ink)):
@@ -417,7 +426,8 @@ def prepare_decoded(gray: np.ndarray, to_input: float,
     pixels, box = _rendered(clean.rendering, strokes, config)
     light = gray if config.dark_guess and not chosen else None
     others = None
-    if config.pieces is not None or config.frame is not None or light is not None:
+    if (config.pieces is not None or config.frame is not None or config.ring is not None
+            or light is not None):
         region = digit_window(box_of(strokes))
         others = OtherReadings(clean.rendering.cropped(region), region, strokes, config, light,
                                to_input, None if light is None else found.get(True))
