@@ -25,7 +25,7 @@ def test_rings_are_closed_or_a_little_open_and_photos_are_seeded(mnist):
 def test_through_the_service_circled_digits_read_right_and_plain_ones_are_unchanged(mnist):
     scores = measure(DEFAULT_MODEL_PATH, mnist.test_images, mnist.test_labels, 20, 1)
     apart, plain = scores["circled, ring apart"], scores["plain (control)"]
-    assert apart["no rings"].right <= 0.2 and apart["Digits"].right >= 0.75, apart
+    assert apart["no rings"].right <= 0.2 and apart["Digits"].right >= 0.9, apart
     assert plain["no rings"].right == plain["Digits"].right >= 0.9, plain
 
 
