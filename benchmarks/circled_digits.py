@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.scene_kit import handwriting, mottle, paper_colour, pen_ink, photo_or_scan
+from benchmarks.realistic import place
+from benchmarks.scene_kit import handwriting, paper_colour, pen_ink, photographed
 from benchmarks.served_rows import (
     RowImages,
     RowScore,
@@ -61,17 +62,14 @@ def photo(digit: np.ndarray, margin: float | None, rng: np.random.Generator) -> 
     side = int(frame * rng.uniform(2.0, 2.6))
     shape = (side, int(side * rng.uniform(0.9, 1.2)))
     top, left = (shape[0] - frame) // 2, (shape[1] - frame) // 2
-    coverage = np.zeros(shape, np.float32)
-    coverage[top:top + frame, left:left + frame] = handwriting(
-        digit.astype(np.float32) / 255, frame, rng, 0.3)
+    coverage = place(shape, handwriting(digit.astype(np.float32) / 255, frame, rng, 0.3), top, left)
     if margin is not None:
         radius = frame * (0.5 + margin) * rng.uniform(0.95, 1.05)
         radii = (radius, radius * rng.uniform(0.85, 1.15))
         ring = ring_coverage(shape, (shape[0] / 2, shape[1] / 2), radii, frame * 0.05, rng)
         coverage = np.maximum(coverage, ring)
     paper, ink = paper_colour(rng), pen_ink(rng)
-    rgb = paper + coverage[..., None] * (ink - paper) + mottle(rng, shape)[..., None]
-    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
+    return photographed(coverage, paper, ink, rng)
 
 
 def row_images(row_index: int, images: np.ndarray, labels: np.ndarray, per_row: int,

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scene_kit import handwriting, mottle, photo_or_scan
+from benchmarks.realistic import place, random_spot
+from benchmarks.scene_kit import handwriting, photographed
 from benchmarks.served_rows import RowImages, RowScore, rows_command_line, served_rows
 from serving.engine import EngineConfig
 from serving.preprocess import PreprocessConfig
@@ -67,12 +68,10 @@ def photo(pair: Pair, digit: np.ndarray | None, rng: Rng) -> bytes:
     ink = np.clip(np.float32(pair.ink) + jitter[1], 0, 1)
     coverage = np.zeros(shape, np.float32)
     if digit is not None:
-        top = int(rng.integers(0, shape[0] - frame + 1))
-        left = int(rng.integers(0, shape[1] - frame + 1))
-        coverage[top:top + frame, left:left + frame] = handwriting(
-            digit.astype(np.float32) / 255, frame, rng, 0.3)
-    rgb = paper + coverage[..., None] * (ink - paper) + mottle(rng, shape)[..., None]
-    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
+        top, left = random_spot(rng, shape, frame)
+        coverage = place(shape, handwriting(digit.astype(np.float32) / 255, frame, rng, 0.3),
+                         top, left)
+    return photographed(coverage, paper, ink, rng)
 
 
 def pair_images(pair_index: int, images: np.ndarray, labels: np.ndarray, per_pair: int,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from benchmarks.realistic import encode, lighting, stroke_coverage, to_rgb_image
+from benchmarks.realistic import encode, ink_on_paper, lighting, stroke_coverage, to_rgb_image
 
 Rng = np.random.Generator
 Box = tuple[int, int, int, int]  # (left, top, right, bottom) px; right and bottom exclusive
@@ -171,6 +171,13 @@ def finish(rgb: np.ndarray, rng: Rng, blur: float, noise: float, quality: int | 
         # Fastest deflate: noisy scans took 8 ms each at the default level; decoders don't care.
         return encode(image, "PNG", compress_level=1)
     return encode(image, "JPEG", quality=quality)
+
+
+def photographed(coverage: np.ndarray, paper: np.ndarray, ink: np.ndarray, rng: Rng) -> bytes:
+    """`ink` (RGB) laid on `paper` (RGB) where coverage [H, W] > 0, the paper a little uneven,
+    then photographed (70 %) or scanned (photo_or_scan)."""
+    rgb = ink_on_paper(paper, ink, coverage) + mottle(rng, coverage.shape)[..., None]
+    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
 
 
 def photo_or_scan(rgb: np.ndarray, rng: Rng, scan: bool) -> bytes:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scene_kit import handwriting, mottle, paper_colour, pen_ink, photo_or_scan
+from benchmarks.realistic import place, random_spot
+from benchmarks.scene_kit import handwriting, paper_colour, pen_ink, photographed
 from benchmarks.served_rows import (
     RowImages,
     RowScore,
@@ -40,14 +41,10 @@ def photo(digit: np.ndarray, size: float, rng: np.random.Generator) -> bytes:
     longer = int(rng.integers(400, 1201))
     shape = (int(longer * rng.uniform(0.7, 1.0)), longer)
     frame = max(8, round(size * longer))
-    top = int(rng.integers(0, shape[0] - frame + 1))
-    left = int(rng.integers(0, shape[1] - frame + 1))
-    coverage = np.zeros(shape, np.float32)
-    coverage[top:top + frame, left:left + frame] = handwriting(
-        digit.astype(np.float32) / 255, frame, rng, 0.3)
+    top, left = random_spot(rng, shape, frame)
+    coverage = place(shape, handwriting(digit.astype(np.float32) / 255, frame, rng, 0.3), top, left)
     paper, ink = paper_colour(rng), pen_ink(rng)
-    rgb = paper + coverage[..., None] * (ink - paper) + mottle(rng, shape)[..., None]
-    return photo_or_scan(rgb, rng, scan=rng.random() < 0.3)
+    return photographed(coverage, paper, ink, rng)
 
 
 def size_images(size_index: int, images: np.ndarray, labels: np.ndarray, per_size: int,
