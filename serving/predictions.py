@@ -49,13 +49,14 @@ def replacement_floor(reading: Reading, main_digit: int | None,
     main reading of `main_digit` with `main_confidence`; None when it cannot."""
     if reading is Reading.DARK:
         return None  # the dark-ink reading only stands in for no digit
-    if reading is Reading.FRAME and main_digit == 0:
-        # A 0 with strokes inside it is a frame or a ring around them: a circled 1 read as a 0
-        # at 0.98 or more (heldout circled digits, 400: 16 of 40 circled 1s).
+    if reading is Reading.RING and main_digit == 0:
+        # A 0 with strokes inside it is a ring around them: a circled 1 read as a 0 at 0.98 or
+        # more (heldout circled digits, 400: 16 of 40 circled 1s). Not a frame reading: a 0 whose
+        # flat top is taken off as a "side" is a C, read as a 6 at 0.99.
         return SURE_REPLACEMENT
     if main_confidence < UNSURE_DIGIT:
         return SURE_REPLACEMENT
-    if reading is Reading.FRAME and main_confidence < DOUBTFUL_DIGIT:
+    if reading in (Reading.FRAME, Reading.RING) and main_confidence < DOUBTFUL_DIGIT:
         return SURE_FRAME
     return None
 

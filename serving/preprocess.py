@@ -117,8 +117,8 @@ class Reading(enum.Enum):
 
     PIECE = "piece"  # the middle piece of strokes that a neighbour touching the digit carried
     # to the image's edge (segment.central_pieces)
-    FRAME = "frame"  # the digit inside a frame: a form box's sides that line removal kept, or a
-    # ring drawn around it
+    FRAME = "frame"  # the digit inside a frame: a form box's sides that line removal kept
+    RING = "ring"  # the digit inside a ring drawn around it, where there is no frame
     DARK = "dark"  # the dark-ink reading of an image read as light ink (a note on a dark desk)
 
 
@@ -386,16 +386,16 @@ class OtherReadings:
         found = [] if config.pieces is None or Reading.PIECE not in readings else [
             Alternative(*rendered(piece), Reading.PIECE)
             for piece in central_pieces(self.strokes, config.pieces)]
-        unframed = None
-        if Reading.FRAME in readings:
-            # A form's box whose sides line removal kept (too thick or too short for a line), or
-            # a ring drawn around the digit.
-            if config.frame is not None:
-                unframed = without_frame(self.strokes, config.frame)
-            if unframed is None and config.ring is not None:
-                unframed = inside_ring(self.strokes, config.ring)
-        if unframed is not None:
+        # A form's box whose sides line removal kept (too thick or too short for a line); where
+        # there is none, a ring drawn around the digit.
+        unframed = (None if config.frame is None or not {Reading.FRAME, Reading.RING} & set(readings)
+                    else without_frame(self.strokes, config.frame))
+        if unframed is not None and Reading.FRAME in readings:
             found.append(Alternative(*rendered(unframed), Reading.FRAME, GUESS_NOT_DIGIT))
+        ringed = (None if unframed is not None or config.ring is None
+                  or Reading.RING not in readings else inside_ring(self.strokes, config.ring))
+        if ringed is not None:
+            found.append(Alternative(*rendered(ringed), Reading.RING, GUESS_NOT_DIGIT))
         if (self.light is not None and Reading.DARK in readings
                 and dark_marks_in_middle(self.light, config.ink)):
             # Light ink may be a light sheet on a dark desk (a sticky note), its dark digit a

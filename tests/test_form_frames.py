@@ -138,14 +138,15 @@ def test_an_alternative_is_a_digit_only_below_its_own_not_digit_limit():
     assert outcome(pending, threshold).digit == 3
 
 
-def test_a_sure_zero_with_a_digit_inside_it_is_a_frame_around_that_digit():
+def test_a_sure_zero_with_a_digit_inside_it_is_a_ring_around_that_digit():
     pixels = np.zeros((28, 28), np.uint8)
-    frame, piece = (Alternative(pixels, (0, 0, 5, 5), reading)
-                    for reading in (Reading.FRAME, Reading.PIECE))
+    ring, frame, piece = (Alternative(pixels, (0, 0, 5, 5), reading)
+                          for reading in (Reading.RING, Reading.FRAME, Reading.PIECE))
     zero = Prediction(Status.DIGIT, digit=0, confidence=0.999)
     one = Prediction(Status.DIGIT, digit=1, confidence=SURE_REPLACEMENT)
-    assert best_reading(zero, [(one, frame)]) == one  # a circled 1 read whole as a 0
+    assert best_reading(zero, [(one, ring)]) == one  # a circled 1 read whole as a 0
+    assert best_reading(zero, [(one, frame)]) == zero  # a 0's flat side taken off is a C
     assert best_reading(zero, [(one, piece)]) == zero
-    assert best_reading(zero, [(Prediction(Status.DIGIT, digit=1, confidence=0.89), frame)]) == zero
+    assert best_reading(zero, [(Prediction(Status.DIGIT, digit=1, confidence=0.89), ring)]) == zero
     five = Prediction(Status.DIGIT, digit=5, confidence=0.999)
-    assert best_reading(five, [(one, frame)]) == five  # only a 0 is a frame
+    assert best_reading(five, [(one, ring)]) == five  # only a 0 is a ring

@@ -75,10 +75,10 @@ def test_a_circled_digit_offers_the_digit_alone_as_its_frame_reading(mnist):
     for digit in mnist.test_images[:5]:
         prepared = prepare_encoded(on_page(digit, ring=True))
         assert prepared.ink_box == (30, 30, 211, 211)  # the main reading: ring and digit
-        (frame,) = prepared.others.render([Reading.FRAME])
+        (frame,) = prepared.others.render([Reading.RING])
         alone = prepare_encoded(on_page(digit, ring=False)).pixels
         likeness = np.corrcoef(frame.pixels.ravel().astype(float), alone.ravel().astype(float))
         assert likeness[0, 1] > 0.9
         no_rings = replace(PreprocessConfig(), ring=None)
         assert prepare_encoded(on_page(digit, ring=True), config=no_rings).others.render(
-            [Reading.FRAME]) == ()
+            [Reading.RING]) == ()
